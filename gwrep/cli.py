@@ -1,0 +1,75 @@
+"""The ``gwrep`` command line: ``gwrep train | eval | ood | compare | sweep | bench | data``.
+
+Each subcommand lives in ``gwrep/commands/<name>.py`` and defines ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
+command runs, so ``gwrep --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+#: command -> one-line summary (kept here so ``gwrep --help`` imports nothing heavy).
+COMMANDS: dict[str, str] = {
+    "train": "train a model (GWAE by default) and write a run folder",
+    "eval": "compute disentanglement / generation metrics of a run and write eval.json",
+    "ood": "score in- and out-of-distribution data with runs' OoD scores; AUROC and ROC curves",
+    "compare": "tabulate and plot metrics of several runs side by side",
+    "sweep": "train a grid of configurations (seeds, hyperparameters)",
+    "bench": "time the engine and models (gw, data, train-step, metrics) and write JSON",
+    "data": "list, show, and verify data sets",
+}
+
+
+def _version() -> str:
+    from gwrep import __version__
+
+    return __version__
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    lines = "\n".join(f"  {name:<9} {text}" for name, text in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="gwrep",
+        description="Gromov-Wasserstein Autoencoders and optimal-transport representation learning.",
+        epilog=f"commands:\n{lines}\n\n'gwrep COMMAND --help' shows a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gwrep {_version()}")
+    parser.add_argument("command", nargs="?", choices=list(COMMANDS), metavar="COMMAND")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gwrep`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    if not argv or argv[0].startswith("-"):
+        args = top.parse_args(argv)
+        if args.command is None:
+            top.print_help()
+            return 0
+    command = argv[0]
+    if command not in COMMANDS:
+        top.error(f"unknown command {command!r}; choose one of {', '.join(COMMANDS)}")
+    module = importlib.import_module(f"gwrep.commands.{command}")
+    parser = argparse.ArgumentParser(prog=f"gwrep {command}", description=module.HELP)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
+        # Bad input: one clear line, no traceback.
+        print(f"gwrep {command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gwrep {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``gwrep`` CLI, one module each (see :mod:`gwrep.cli`)."""

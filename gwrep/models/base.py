@@ -1,0 +1,269 @@
+"""The one model interface that the trainer, CLI, metrics and comparisons use.
+
+A model is a :class:`torch.nn.Module` that owns its optimizers and runs its own update
+in :meth:`Model.training_step` (a model with a critic or discriminator runs its inner
+updates there too). Subclasses implement the hooks ``encode``, ``decode``,
+``prior_sample``, ``loss`` and ``ood_score``; the base class owns the final training
+step, the non-finite guard, the step counter and saving/loading.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+import torch
+from torch import Tensor, nn
+
+from gwrep.config import Config, atomic_write_text, check_choice, check_positive
+
+__all__ = ["ModelConfig", "Model", "NonFiniteLossError", "save_model", "load_model", "build_model", "parameters_of"]
+
+CONFIG_FILE = "model.json"
+WEIGHTS_FILE = "weights.pt"
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss term became NaN or infinite; the message names the terms."""
+
+
+@dataclasses.dataclass
+class ModelConfig(Config):
+    """Options every model shares.
+
+    Attributes:
+        image_shape: (C, H, W) of the inputs; H = W = 28 or 64.
+        latent_dim: size of the code z.
+        architecture: encoder/decoder family from :mod:`gwrep.nets` (``"dlib"`` conv nets,
+            ``"mlp"``, ``"gwae"`` the GWAE authors' nets).
+        reconstruction: ``"bernoulli"``, ``"gaussian"`` or ``"auto"`` (Bernoulli for one
+            channel, Gaussian for colour), as disentanglement_lib.
+        lr: learning rate of the main optimizer.
+    """
+
+    image_shape: tuple[int, int, int] = (1, 64, 64)
+    latent_dim: int = 10
+    architecture: str = "dlib"
+    reconstruction: str = "auto"
+    lr: float = 1e-4
+
+    def validate(self) -> None:
+        super().validate()
+        if len(self.image_shape) != 3 or any(not isinstance(s, int) or s <= 0 for s in self.image_shape):
+            raise ValueError(f"image_shape must be (C, H, W) positive ints, got {self.image_shape!r}")
+        c, h, w = self.image_shape
+        if c not in (1, 3):
+            raise ValueError(f"image_shape has {c} channels; supported: 1 (gray) or 3 (colour)")
+        if (h, w) not in ((28, 28), (64, 64)):
+            raise ValueError(f"image size {h}x{w} is not supported; use 28x28 or 64x64")
+        check_positive("latent_dim", self.latent_dim, integer=True)
+        check_choice("reconstruction", self.reconstruction, ["auto", "bernoulli", "gaussian"])
+        check_positive("lr", self.lr)
+
+    @property
+    def reconstruction_kind(self) -> str:
+        """The resolved reconstruction loss (``"auto"`` decided by the channel count)."""
+        if self.reconstruction != "auto":
+            return self.reconstruction
+        return "bernoulli" if self.image_shape[0] == 1 else "gaussian"
+
+
+class Model(nn.Module):
+    """Base class of every gwrep model (GWAE and the baselines).
+
+    Hooks to implement:
+        encode(x) -> (mean, logvar or None)
+        decode_logits(z) -> logits of the pixels (``decode`` applies the sigmoid)
+        prior_sample(n, generator) -> z of shape (n, latent_dim)
+        loss(x) -> (scalar loss for the main optimizer, dict of named terms)
+        ood_score(x) -> (N,) scores, higher = more anomalous
+
+    Optional hooks:
+        configure_optimizers() -> dict of optimizers; ``"main"`` is stepped on ``loss``.
+        inner_updates(x) -> dict of logged floats; run before the main update (critics).
+    """
+
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    #: The registry name this instance was built under (set by :func:`gwrep.registry`).
+    registry_name: str = ""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+        self._optimizers: dict[str, torch.optim.Optimizer] | None = None
+
+    # ------------------------------------------------------------------ hooks
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        raise NotImplementedError
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+    def loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        raise NotImplementedError
+
+    def ood_score(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Default: Adam(lr) over every parameter (dlib's choice)."""
+        return {"main": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
+
+    def inner_updates(self, x: Tensor) -> dict[str, float]:
+        """Updates of auxiliary players (critic, discriminator) before the main step."""
+        return {}
+
+    # --------------------------------------------------------------- provided
+    @property
+    def device(self) -> torch.device:
+        return self.step.device
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The model's optimizers, built on first use (after the model is on its device)."""
+        if self._optimizers is None:
+            self._optimizers = self.configure_optimizers()
+            if "main" not in self._optimizers:
+                raise RuntimeError(f"{type(self).__name__}.configure_optimizers must return a 'main' optimizer")
+        return self._optimizers
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Images in [0, 1] for codes ``z`` (the decoder mean)."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    @torch.no_grad()
+    def represent(self, x: Tensor) -> Tensor:
+        """The deterministic (mean) code used by the metrics, shape (N, latent_dim)."""
+        was_training = self.training
+        self.eval()
+        mean, _ = self.encode(x.to(self.device))
+        self.train(was_training)
+        return mean
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` images decoded from prior samples, in [0, 1]."""
+        was_training = self.training
+        self.eval()
+        out = self.decode(self.prior_sample(n, generator=generator))
+        self.train(was_training)
+        return out
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Decode the mean code of ``x``."""
+        return self.decode(self.represent(x))
+
+    def training_step(self, x: Tensor) -> dict[str, float]:
+        """One update of every player on batch ``x``; returns named losses as floats.
+
+        Raises :class:`NonFiniteLossError` (before any parameter moves in the main
+        update) when the loss or one of its terms is NaN or infinite.
+        """
+        self.train()
+        x = x.to(self.device)
+        logs = dict(self.inner_updates(x))
+        loss, terms = self.loss(x)
+        _check_finite(loss, terms, int(self.step))
+        opt = self.optimizers["main"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        self.step += 1
+        return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}, **logs}
+
+    @torch.no_grad()
+    def validation_step(self, x: Tensor) -> dict[str, float]:
+        """The loss and its terms on ``x`` without updating anything."""
+        was_training = self.training
+        self.eval()
+        loss, terms = self.loss(x.to(self.device))
+        self.train(was_training)
+        return {"loss": float(loss), **{k: float(v) for k, v in terms.items()}}
+
+    def optimizer_state(self) -> dict[str, Any]:
+        return {name: opt.state_dict() for name, opt in self.optimizers.items()}
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        for name, opt in self.optimizers.items():
+            if name not in state:
+                raise KeyError(f"checkpoint has no state for optimizer {name!r} (has {sorted(state)})")
+            opt.load_state_dict(state[name])
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``model.json`` (name + resolved config) and ``weights.pt`` to ``directory``."""
+        return save_model(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> "Model":
+        return load_model(directory, map_location=map_location)
+
+
+def _check_finite(loss: Tensor, terms: dict[str, Tensor], step: int) -> None:
+    if torch.isfinite(loss).all():
+        return
+    bad = [k for k, v in terms.items() if not torch.isfinite(torch.as_tensor(v)).all()]
+    raise NonFiniteLossError(
+        f"non-finite loss ({float(loss)}) at step {step}; non-finite terms: {bad or ['(total only)']}. "
+        "Lower the learning rate or check the input data."
+    )
+
+
+def save_model(model: Model, directory: str | os.PathLike) -> Path:
+    """Save a model's registry name, config and weights (no pickled code)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"model": model.registry_name or type(model).__name__, "class": type(model).__name__,
+            "config": model.config.to_dict()}
+    tmp = directory / (WEIGHTS_FILE + ".tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, directory / WEIGHTS_FILE)
+    atomic_write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+    return directory
+
+
+def build_model(name: str, **options: Any) -> Model:
+    """Build a registered model by name with config overrides."""
+    from gwrep.registry import resolve_model
+
+    cls, config = resolve_model(name, **options)
+    model = cls(config)
+    model.registry_name = name
+    return model
+
+
+def load_model(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> Model:
+    """Rebuild a model saved by :func:`save_model` (``weights_only=True`` loading)."""
+    from gwrep.registry import MODELS
+
+    directory = Path(directory)
+    meta_path = directory / CONFIG_FILE
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in {directory}: not a saved gwrep model")
+    meta = json.loads(meta_path.read_text())
+    name = meta.get("model")
+    if name not in MODELS:
+        raise ValueError(f"{meta_path} names model {name!r}, which is not registered; known: {sorted(MODELS)}")
+    cls = MODELS[name].load()
+    model = cls(cls.config_class.from_dict(meta["config"]))
+    model.registry_name = name
+    weights = directory / WEIGHTS_FILE
+    if not weights.is_file():
+        raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}")
+    state = torch.load(weights, map_location=map_location, weights_only=True)
+    model.load_state_dict(state)
+    return model
+
+
+def parameters_of(*modules: nn.Module) -> Iterator[nn.Parameter]:
+    """Parameters of several modules, for building per-player optimizers."""
+    for m in modules:
+        yield from m.parameters()

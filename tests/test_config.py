@@ -1,0 +1,58 @@
+"""Tests for gwrep.config and the model base (gwrep/models/base.py) contract pieces."""
+import dataclasses
+
+import pytest
+
+from gwrep.config import Config, check_choice
+from gwrep.models.base import ModelConfig
+
+
+def test_model_config_round_trip():
+    cfg = ModelConfig(image_shape=(3, 28, 28), latent_dim=7)
+    back = ModelConfig.from_dict(cfg.to_dict())
+    assert back == cfg
+    assert back.image_shape == (3, 28, 28)
+    assert cfg.to_dict()["_class"] == "ModelConfig"
+
+
+def test_model_config_pins_defaults():
+    assert ModelConfig().to_dict() == {
+        "_class": "ModelConfig", "image_shape": [1, 64, 64], "latent_dim": 10, "architecture": "dlib",
+        "reconstruction": "auto", "lr": 1e-4,
+    }
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"latent_dim": 0}, "latent_dim"),
+    ({"latent_dim": 2.5}, "latent_dim"),
+    ({"image_shape": (2, 64, 64)}, "channels"),
+    ({"image_shape": (1, 32, 32)}, "32x32"),
+    ({"lr": -1.0}, "lr"),
+    ({"reconstruction": "poisson"}, "reconstruction"),
+])
+def test_model_config_rejects(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ModelConfig(**bad)
+
+
+def test_unknown_option_lists_known():
+    with pytest.raises(ValueError, match="latent_dim"):
+        ModelConfig.from_dict({"latent_dimm": 3})
+
+
+def test_auto_reconstruction():
+    assert ModelConfig(image_shape=(1, 64, 64)).reconstruction_kind == "bernoulli"
+    assert ModelConfig(image_shape=(3, 64, 64)).reconstruction_kind == "gaussian"
+
+
+def test_check_choice_lists_allowed():
+    with pytest.raises(ValueError, match=r"\['a', 'b'\]"):
+        check_choice("mode", "c", ["a", "b"])
+
+
+def test_save_load(tmp_path):
+    cfg = ModelConfig(latent_dim=3)
+    cfg.save(tmp_path / "c.json")
+    assert ModelConfig.load(tmp_path / "c.json") == cfg
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        ModelConfig.load(tmp_path / "nope.json")
