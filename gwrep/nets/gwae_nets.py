@@ -1,0 +1,119 @@
+"""The GWAE authors' encoder, decoder and joint critic (Nakagawa et al. 2023, App. C).
+
+Encoder (their ``ConvGaussianEncoder`` without batch norm): the logit of the clamped input
+image, then 4x4 stride-2 convolutions with SiLU, 32-64-128-256 filters at 64x64
+(64 -> 4), a 256-unit SiLU dense layer and a linear head. Decoder (their ``ConvDecoder``):
+dense d -> 256 -> 256*4*4 with SiLU, 4x4 stride-2 transposed convolutions 256-128-64-32
+and a fourth one 32 -> 32 (4 -> 64), then a 5x5 convolution to the channels; the
+authors end in a sigmoid, here the decoder returns the logits and
+:meth:`gwrep.models.base.Model.decode` applies the sigmoid.
+
+For 28x28 the nets keep the first two (encoder) / last two (decoder) resolution steps
+(28 -> 14 -> 7 with 32-64 filters), the same adaptation as the dlib nets here.
+
+Joint critic f(x, z) (their ``Discriminator``): an image branch of 4x4 stride-2
+convolutions with 8, 16, 32, ... filters down to 1x1 (six at 64x64, four at 28x28) and
+a linear map to 64 features; a code branch d -> 256 -> 256 -> 64; the two 64-feature
+vectors are concatenated, halved, and mapped 128 -> 256 -> 256 -> 1. LeakyReLU(0.2)
+throughout and spectral normalisation (Miyato et al. 2018) on every layer.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from gwrep.nets import register_architecture
+
+__all__ = ["GWAEEncoder", "GWAEDecoder", "JointCritic", "SigmoidInverse"]
+
+
+class SigmoidInverse(nn.Module):
+    """logit(clamp(x, eps, 1 - eps)): maps [0, 1] pixels to the real line (the authors' first layer)."""
+
+    def __init__(self, eps: float = 1e-4):
+        super().__init__()
+        self.eps = float(eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.logit(x, eps=self.eps)
+
+
+def _filters(size: int, encoder: bool) -> list[int]:
+    chans = [32, 64, 128, 256] if size == 64 else [32, 64]
+    return chans if encoder else chans[::-1]
+
+
+class GWAEEncoder(nn.Module):
+    """(N, C, H, W) images in [0, 1] -> (N, out_dim) features (GWAE splits them into mean, log-variance)."""
+
+    def __init__(self, image_shape: tuple[int, int, int], out_dim: int):
+        super().__init__()
+        c, h, _ = image_shape
+        chans = _filters(h, encoder=True)
+        layers: list[nn.Module] = [SigmoidInverse()]
+        prev = c
+        for ch in chans:
+            layers += [nn.Conv2d(prev, ch, 4, stride=2, padding=1), nn.SiLU()]
+            prev = ch
+        side = h // 2 ** len(chans)
+        layers += [nn.Flatten(), nn.Linear(prev * side * side, 256), nn.SiLU(), nn.Linear(256, out_dim)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class GWAEDecoder(nn.Module):
+    """(N, latent_dim) codes -> (N, C, H, W) pixel logits."""
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int):
+        super().__init__()
+        c, h, _ = image_shape
+        chans = _filters(h, encoder=False)
+        side = h // 2 ** len(chans)
+        layers: list[nn.Module] = [nn.Linear(latent_dim, 256), nn.SiLU(), nn.Linear(256, chans[0] * side * side),
+                                   nn.SiLU(), nn.Unflatten(1, (chans[0], side, side))]
+        for ch_in, ch_out in zip(chans, chans[1:] + chans[-1:]):
+            layers += [nn.ConvTranspose2d(ch_in, ch_out, 4, stride=2, padding=1), nn.SiLU()]
+        layers.append(nn.Conv2d(chans[-1], c, 5, stride=1, padding=2))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class JointCritic(nn.Module):
+    """f(x, z) -> (N, 1): the critic on (image, code) pairs of GWAE's merged condition.
+
+    Args:
+        image_shape: (C, H, W), H = W = 28 or 64.
+        latent_dim: size of z.
+        spectral: wrap every layer in spectral normalisation (the authors: yes).
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, spectral: bool = True):
+        super().__init__()
+        c, h, w = image_shape
+        if (h, w) not in ((28, 28), (64, 64)):
+            raise ValueError(f"JointCritic supports 28x28 and 64x64 images, got {h}x{w}")
+        norm = spectral_norm if spectral else (lambda layer: layer)
+        depth = 6 if h == 64 else 4  # 4x4 stride-2 convolutions down to 1x1: 64 -> 1, 28 -> 14 -> 7 -> 3 -> 1
+        chans = [c] + [8 * 2 ** i for i in range(depth)]
+        x_layers: list[nn.Module] = []
+        for ch_in, ch_out in zip(chans[:-1], chans[1:]):
+            x_layers += [norm(nn.Conv2d(ch_in, ch_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+        self.x_net = nn.Sequential(*x_layers, nn.Flatten(), norm(nn.Linear(chans[-1], 64)))
+        self.z_net = nn.Sequential(norm(nn.Linear(latent_dim, 256)), nn.LeakyReLU(0.2),
+                                   norm(nn.Linear(256, 256)), nn.LeakyReLU(0.2),
+                                   norm(nn.Linear(256, 64)), nn.LeakyReLU(0.2))
+        self.xz_net = nn.Sequential(norm(nn.Linear(128, 256)), nn.LeakyReLU(0.2),
+                                    norm(nn.Linear(256, 256)), nn.LeakyReLU(0.2),
+                                    norm(nn.Linear(256, 1)))
+
+    def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        h = torch.cat([self.x_net(x), self.z_net(z)], dim=1) / 2  # (N, 128)
+        return self.xz_net(h)  # (N, 1)
+
+
+register_architecture("gwae", GWAEEncoder, GWAEDecoder)
