@@ -1,0 +1,147 @@
+"""Paper figures of the evaluation: ROC curves, the DCI importance heatmap, and a
+per-metric comparison of runs (mean +- std over seeds).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects rendered by the Agg
+canvas, without pyplot and without touching ``matplotlib.rcParams``, so they are safe in
+scripts, tests and servers. Each function writes one PNG (150 dpi) and returns its path.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["plot_roc_curves", "plot_dci_importance", "plot_metric_comparison"]
+
+_DPI = 150
+_TITLE = 12
+_LABEL = 10
+_TICK = 9
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=_DPI, format="png")
+    return path
+
+
+def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float], float]],
+                    path: str | os.PathLike, title: str = "OoD detection: ROC curves") -> Path:
+    """One ROC curve per entry of ``curves`` (name -> (fpr, tpr, auroc)), chance diagonal, AUROC in the legend.
+
+    ``fpr`` and ``tpr`` are the in-distribution and OoD flag rates of
+    :func:`gwrep.eval.ood.ood_roc_curve` (OoD = positive class).
+    """
+    if not curves:
+        raise ValueError("no ROC curves to plot")
+    fig = _figure(5.0, 4.6)
+    ax = fig.add_subplot()
+    for name, (fpr, tpr, auroc) in curves.items():
+        fpr, tpr = np.asarray(fpr, float), np.asarray(tpr, float)
+        if fpr.shape != tpr.shape or fpr.ndim != 1:
+            raise ValueError(f"curve {name!r}: fpr {fpr.shape} and tpr {tpr.shape} must be equal-length 1-D arrays")
+        ax.plot(fpr, tpr, lw=1.8, label=f"{name} (AUROC {auroc:.3f})", drawstyle="default")
+    ax.plot([0, 1], [0, 1], ls="--", lw=1.0, color="0.5", label="chance (AUROC 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.005)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate (in-distribution flagged)", fontsize=_LABEL)
+    ax.set_ylabel("true positive rate (OoD flagged)", fontsize=_LABEL)
+    ax.set_title(title, fontsize=_TITLE)
+    ax.tick_params(labelsize=_TICK)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=_TICK, framealpha=0.9)
+    return _save(fig, path)
+
+
+def plot_dci_importance(matrix: np.ndarray, factor_names: Sequence[str], path: str | os.PathLike,
+                        title: str = "DCI importance (code dimension x factor)") -> Path:
+    """Heatmap of a DCI importance matrix (num_codes, num_factors), rows = code dimensions.
+
+    Values are annotated when the matrix is small enough to read (<= 16 x 12).
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.size == 0:
+        raise ValueError(f"importance matrix must be 2-D (num_codes, num_factors), got shape {m.shape}")
+    if len(factor_names) != m.shape[1]:
+        raise ValueError(f"{len(factor_names)} factor names for {m.shape[1]} factor columns")
+    codes, factors = m.shape
+    fig = _figure(max(4.5, 1.6 + 0.75 * factors), min(7.0, max(3.0, 1.2 + 0.32 * codes)))
+    ax = fig.add_subplot()
+    image = ax.imshow(m, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(float(m.max()), 1e-12),
+                      interpolation="nearest")
+    ax.set_xticks(range(factors), labels=list(factor_names), rotation=30, ha="right", fontsize=_TICK)
+    step = 1 if codes <= 20 else int(math.ceil(codes / 20))
+    ax.set_yticks(range(0, codes, step), labels=[f"z{i}" for i in range(0, codes, step)], fontsize=_TICK)
+    ax.set_xlabel("ground-truth factor", fontsize=_LABEL)
+    ax.set_ylabel("code dimension", fontsize=_LABEL)
+    ax.set_title(title, fontsize=_TITLE)
+    if codes <= 16 and factors <= 12:
+        threshold = 0.6 * float(m.max())
+        for i in range(codes):
+            for j in range(factors):
+                ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=_TICK - 1,
+                        color="black" if m[i, j] > threshold else "white")
+    bar = fig.colorbar(image, ax=ax, shrink=0.9)
+    bar.set_label("relative importance", fontsize=_LABEL)
+    bar.ax.tick_params(labelsize=_TICK)
+    return _save(fig, path)
+
+
+def plot_metric_comparison(table: Mapping[str, Mapping[str, float | Sequence[float]]], path: str | os.PathLike,
+                           title: str = "Metrics across runs (mean \u00b1 std over seeds)") -> Path:
+    """One panel per metric; per run (model) a bar at the mean, a sample-std (ddof=1)
+    error bar, and every seed as a dot.
+
+    ``table`` maps run (or model) name -> metric name -> one value or a list of values
+    over seeds. Metrics missing for a run are marked n/a in that panel.
+    """
+    if not table:
+        raise ValueError("no runs to compare")
+    runs = list(table)
+    metrics: list[str] = []
+    for row in table.values():
+        metrics += [k for k in row if k not in metrics]
+    if not metrics:
+        raise ValueError("the runs have no metrics to compare")
+    ncols = min(3, len(metrics))
+    nrows = int(math.ceil(len(metrics) / ncols))
+    width_per = max(2.8, 0.55 * len(runs) + 1.2)
+    fig = _figure(width_per * ncols, 3.0 * nrows + 0.5)
+    colors = [f"C{i % 10}" for i in range(len(runs))]
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        for i, run in enumerate(runs):
+            raw = table[run].get(metric)
+            if raw is None:
+                raw = []
+            values = np.atleast_1d(np.asarray(raw, dtype=float))
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=_TICK, color="0.4")
+                continue
+            mean, std = float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+            ax.bar(i, mean, width=0.6, color=colors[i], alpha=0.45, edgecolor=colors[i])
+            ax.errorbar(i, mean, yerr=std, color="black", capsize=4, lw=1.2)
+            ax.scatter(np.full(values.size, i) + np.linspace(-0.12, 0.12, values.size), values,
+                       s=14, color=colors[i], edgecolor="black", linewidth=0.5, zorder=3)
+        ax.set_xticks(range(len(runs)), labels=runs, rotation=35, ha="right", fontsize=_TICK)
+        ax.set_title(metric, fontsize=_LABEL + 1)
+        ax.set_ylabel("value", fontsize=_LABEL)
+        ax.tick_params(axis="y", labelsize=_TICK)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(title, fontsize=_TITLE)
+    return _save(fig, path)
