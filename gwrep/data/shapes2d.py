@@ -1,0 +1,94 @@
+"""``shapes2d``: a procedural dSprites (Matthey et al. 2017), rendered on demand with numpy.
+
+Factors and sizes are dSprites': shape 3 (square, ellipse, heart), scale 6 in [0.5, 1],
+orientation 40 in [0, 2 pi), posX 32 and posY 32 in [0, 1]; images 64x64, one channel,
+binary (no anti-aliasing, like dSprites). Rendering is deterministic: each
+(shape, scale, orientation) sprite is rasterised once (pixel centres inside the shape's
+implicit curve) into a 23x23 mask, and an image is that mask pasted at the integer pixel
+offset of (posX, posY), so a batch is one fancy-indexing write. As in dSprites, the
+square repeats every 90 degrees and the ellipse every 180 degrees, so some orientations
+give equal images for those shapes; the heart has no symmetry.
+
+>>> import numpy as np
+>>> data = Shapes2D()
+>>> img = data.sample_observations_from_factors(np.array([[2, 5, 0, 16, 16]]), np.random.default_rng(0))
+>>> img.shape, img.dtype, sorted(np.unique(img).tolist())
+((1, 1, 64, 64), dtype('float32'), [0.0, 1.0])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gwrep.data.factordata import GridFactorData
+
+__all__ = ["Shapes2D", "SHAPES2D_VALUES"]
+
+#: The value of each factor class, as dSprites' ``latents_values`` (orientation without the repeated 2 pi).
+SHAPES2D_VALUES: dict[str, np.ndarray] = {
+    "shape": np.arange(1.0, 4.0),
+    "scale": np.linspace(0.5, 1.0, 6),
+    "orientation": np.linspace(0.0, 2 * np.pi, 40, endpoint=False),
+    "posX": np.linspace(0.0, 1.0, 32),
+    "posY": np.linspace(0.0, 1.0, 32),
+}
+_SIZE = 64
+_RADIUS = 11  # sprite box half-width in pixels: a unit shape at scale 1 has radius 10.5 px
+_TRAVEL = _SIZE - 1 - 2 * _RADIUS  # the sprite centre moves over [_RADIUS, _RADIUS + _TRAVEL]
+
+
+def _inside(shape: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Whether points (u, v) (shape frame, y up, unit radius) lie inside shape 0/1/2."""
+    if shape == 0:  # square, corners on the unit circle
+        half = 1 / np.sqrt(2)
+        return (np.abs(u) <= half) & (np.abs(v) <= half)
+    if shape == 1:  # ellipse, semi-axes 1 and 0.5
+        return u**2 + (v / 0.5) ** 2 <= 1
+    # heart: (x^2 + y^2 - 1)^3 - x^2 y^3 <= 0, scaled and centred into the unit disc
+    x, y = u * 1.2, v * 1.2 + 0.15
+    return (x**2 + y**2 - 1) ** 3 - x**2 * y**3 <= 0
+
+
+def _sprites() -> np.ndarray:
+    """Binary masks (3, 6, 40, 2R+1, 2R+1) float32 of every (shape, scale, orientation)."""
+    offsets = np.arange(-_RADIUS, _RADIUS + 1, dtype=np.float64)
+    dx, dy = np.meshgrid(offsets, -offsets)  # dy: image rows grow downwards, y up
+    radius_px = _RADIUS - 0.5
+    out = np.zeros((3, 6, 40, 2 * _RADIUS + 1, 2 * _RADIUS + 1), dtype=np.float32)
+    for i, scale in enumerate(SHAPES2D_VALUES["scale"]):
+        r = radius_px * scale
+        for j, theta in enumerate(SHAPES2D_VALUES["orientation"]):
+            c, s = np.cos(theta), np.sin(theta)
+            u, v = (c * dx + s * dy) / r, (-s * dx + c * dy) / r
+            for shape in range(3):
+                out[shape, i, j] = _inside(shape, u, v)
+    return out
+
+
+class Shapes2D(GridFactorData):
+    """Procedural dSprites: 737,280 binary 64x64 images with 5 known factors."""
+
+    factor_names = ("shape", "scale", "orientation", "posX", "posY")
+    factor_sizes = (3, 6, 40, 32, 32)
+    observation_shape = (1, _SIZE, _SIZE)
+    factor_values = SHAPES2D_VALUES
+    _masks: np.ndarray | None = None
+
+    @classmethod
+    def masks(cls) -> np.ndarray:
+        """The sprite masks, rasterised on first use (about 30 ms) and shared by all instances."""
+        if cls._masks is None:
+            cls._masks = _sprites()
+        return cls._masks
+
+    def render(self, factors: np.ndarray) -> np.ndarray:
+        n, box = len(factors), 2 * _RADIUS + 1
+        masks = self.masks()[factors[:, 0], factors[:, 1], factors[:, 2]]  # (n, box, box)
+        # Sprite top-left corner: pos in [0, 1] -> centre pixel in [R, R + travel].
+        left = np.rint(factors[:, 3] * (_TRAVEL / 31)).astype(np.int64)
+        top = np.rint(factors[:, 4] * (_TRAVEL / 31)).astype(np.int64)
+        span = np.arange(box)
+        box_offsets = (span[:, None] * _SIZE + span[None, :]).ravel()  # (box*box,) flat offsets in one image
+        corner = np.arange(n) * _SIZE * _SIZE + top * _SIZE + left  # (n,) flat index of each sprite corner
+        out = np.zeros(n * _SIZE * _SIZE, dtype=np.float32)
+        out[(corner[:, None] + box_offsets[None, :]).ravel()] = masks.ravel()  # one flat scatter: fastest in numpy
+        return out.reshape(n, 1, _SIZE, _SIZE)
