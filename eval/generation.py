@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gwrep.eval.fid import FeatureExtractor
     from gwrep.models.base import Model
 
-__all__ = ["psnr_per_image", "psnr", "reconstruction_psnr", "model_fid", "FID_MODES"]
+__all__ = ["psnr_per_image", "psnr", "reconstruction_psnr", "generated_batches", "model_fid", "real_batches", "FID_MODES"]
 
 #: What :func:`model_fid` compares the real images with.
 FID_MODES = ("samples", "reconstructions")
@@ -52,7 +52,8 @@ def psnr(images: "np.ndarray | torch.Tensor", reconstructions: "np.ndarray | tor
     return float(psnr_per_image(images, reconstructions).mean())
 
 
-def _batches(dataset: "torch.utils.data.Dataset", batch_size: int, limit: int | None) -> Iterator["torch.Tensor"]:
+def real_batches(dataset: "torch.utils.data.Dataset", batch_size: int, limit: int | None) -> Iterator["torch.Tensor"]:
+    """The images of the first ``limit`` items of ``dataset`` (all when None), in order."""
     import torch
 
     n = len(dataset) if limit is None else min(limit, len(dataset))
@@ -70,32 +71,47 @@ def reconstruction_psnr(model: "Model", dataset: "torch.utils.data.Dataset", bat
     Returns ``{"psnr", "psnr_std", "num_images"}`` (std over images).
     """
     values = []
-    for x in _batches(dataset, batch_size, limit):
+    for x in real_batches(dataset, batch_size, limit):
         recon = model.reconstruct(x.to(model.device)).cpu()
         values.append(psnr_per_image(x.numpy(), recon.numpy()))
     per_image = np.concatenate(values)
     return {"psnr": float(per_image.mean()), "psnr_std": float(per_image.std()), "num_images": int(per_image.size)}
 
 
-def model_fid(model: "Model", dataset: "torch.utils.data.Dataset", extractor: "FeatureExtractor",
-              mode: str = "samples", num: int = 1000, batch_size: int = 100, seed: int = 0) -> dict[str, float | int | str]:
-    """FID between the first ``num`` images of ``dataset`` and as many model images.
+def generated_batches(model: "Model", dataset: "torch.utils.data.Dataset", mode: str = "samples", num: int = 1000,
+                      batch_size: int = 100, seed: int = 0) -> Iterator["torch.Tensor"]:
+    """Model images on the CPU, ``batch_size`` at a time, ``min(num, len(dataset))`` in all.
 
-    ``mode="samples"``: decoded prior samples (seeded generator); ``"reconstructions"``:
-    reconstructions of those same real images. Returns ``{"fid", "num_real", "num_fake", "mode"}``.
+    ``mode="samples"``: decoded prior samples (generator seeded with ``seed``);
+    ``"reconstructions"``: reconstructions of the first images of ``dataset``.
     """
     import torch
-
-    from gwrep.eval.fid import compute_fid
 
     if mode not in FID_MODES:
         raise ValueError(f"unknown FID mode {mode!r}; choose one of {list(FID_MODES)}")
     n = min(num, len(dataset))
     if mode == "samples":
         generator = torch.Generator(device=model.device).manual_seed(seed)
-        sizes = [min(batch_size, n - i) for i in range(0, n, batch_size)]
-        fake = (model.sample(k, generator=generator).cpu() for k in sizes)
+        for start in range(0, n, batch_size):
+            yield model.sample(min(batch_size, n - start), generator=generator).cpu()
     else:
-        fake = (model.reconstruct(x.to(model.device)).cpu() for x in _batches(dataset, batch_size, n))
-    result = compute_fid(_batches(dataset, batch_size, n), fake, extractor)
-    return {**result, "mode": mode}
+        for x in real_batches(dataset, batch_size, n):
+            yield model.reconstruct(x.to(model.device)).cpu()
+
+
+def model_fid(model: "Model", dataset: "torch.utils.data.Dataset", extractor: "FeatureExtractor",
+              mode: str = "samples", num: int = 1000, batch_size: int = 100, seed: int = 0,
+              real_features: np.ndarray | None = None) -> dict[str, float | int | str]:
+    """FID between the first ``num`` images of ``dataset`` and as many model images
+    (:func:`generated_batches`). Pass ``real_features`` (from
+    :func:`gwrep.eval.fid.extract_features` of those images) to reuse them across modes.
+
+    Returns ``{"fid", "num_real", "num_fake", "mode"}``.
+    """
+    from gwrep.eval.fid import extract_features, fid_from_features
+
+    fake = extract_features(generated_batches(model, dataset, mode, num, batch_size, seed), extractor)
+    if real_features is None:
+        real_features = extract_features(real_batches(dataset, batch_size, num), extractor)
+    return {"fid": fid_from_features(real_features, fake), "num_real": int(real_features.shape[0]),
+            "num_fake": int(fake.shape[0]), "mode": mode}

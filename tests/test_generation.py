@@ -70,3 +70,15 @@ def test_model_fid_modes() -> None:
     assert samples["fid"] > 0 and recon["fid"] > 0 and samples["fid"] != recon["fid"]
     with pytest.raises(ValueError, match="FID mode"):
         model_fid(_HalfModel(), ds, extractor, mode="bogus")
+
+
+def test_model_fid_reuses_real_features() -> None:
+    from gwrep.eval.fid import extract_features
+    from gwrep.eval.generation import real_batches
+
+    extractor = FeatureExtractor(torch.jit.script(_Means()), input_size=4)
+    ds = _dataset()
+    real = extract_features(real_batches(ds, 10, 25), extractor)
+    direct = model_fid(_HalfModel(), ds, extractor, mode="reconstructions", num=25, batch_size=10)
+    reused = model_fid(_HalfModel(), ds, extractor, mode="reconstructions", num=25, batch_size=10, real_features=real)
+    assert reused["fid"] == pytest.approx(direct["fid"], rel=1e-12)
