@@ -1,1 +1,15 @@
-"""(filled in by its issue)."""
+"""One training loop for every model, run folders, checkpoints, resume and sweeps.
+
+- :mod:`gwrep.train.config`: :class:`TrainConfig` (validated; from flags, dicts, .json/.yaml).
+- :mod:`gwrep.train.trainer`: :func:`train`, the loop (metrics, early stopping, time budget,
+  exact resume, non-finite stop, Ctrl-C).
+- :mod:`gwrep.train.checkpoint`: atomic checkpoints with RNG states, ``weights_only`` loading.
+- :mod:`gwrep.train.sampler`: the resumable seeded batch order.
+- :mod:`gwrep.train.run`: the run folder layout, :class:`Run`, :func:`load_run`, :func:`load_run_model`.
+- :mod:`gwrep.train.sweep`: sequential grids of runs with a ``sweep.json`` index.
+"""
+from gwrep.train.config import TrainConfig
+from gwrep.train.run import Run, load_run, load_run_model
+from gwrep.train.trainer import train
+
+__all__ = ["TrainConfig", "Run", "train", "load_run", "load_run_model"]

@@ -1,0 +1,203 @@
+"""The trainer's configuration: :class:`TrainConfig`, and reading it from a file.
+
+One dataclass holds everything a run needs (model name and options, data set and
+options, schedule, checkpointing, output folder). It validates at construction, so a
+typo in a model name, a negative coefficient or an unsupported image size fails before
+anything is written, and it round-trips through ``RUN/config.json``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from gwrep.config import Config, check_nonnegative, check_positive
+
+__all__ = ["TrainConfig", "DEFAULT_STEPS", "DEFAULT_MINUTES", "read_config_file", "resolve_device"]
+
+#: Steps of a run that gives neither ``steps`` nor ``epochs`` (the time budget usually ends it first).
+DEFAULT_STEPS = 20_000
+#: Time budget in minutes of a run that gives neither ``steps``, ``epochs`` nor ``max_minutes``.
+DEFAULT_MINUTES = 5.0
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> ``cuda`` when available else ``cpu``; other names are checked."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device {device!r} is not a torch device name ({err})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+    return dev
+
+
+@dataclasses.dataclass
+class TrainConfig(Config):
+    """Everything one training run needs.
+
+    Attributes:
+        model: registered model name (:func:`gwrep.registry.model_names`), e.g. ``"gwae-fnp"``.
+        model_options: options of the model's config (``latent_dim``, ``prior``, ``lr``,
+            loss coefficients...). ``image_shape`` defaults to the data set's.
+        data: data set name for :func:`gwrep.data.load` (``shapes2d`` needs no files).
+        data_root: folder of the real data sets (``None``: the loader's default).
+        data_options: options for :func:`gwrep.data.load` (``image_size``, ``channels``...).
+        steps: number of training steps (parameter updates of the model).
+        epochs: alternatively, number of passes over the training set; give one of the two.
+            With neither, the run takes :data:`DEFAULT_STEPS` steps under a
+            :data:`DEFAULT_MINUTES`-minute budget.
+        max_minutes: wall-clock budget of this invocation; the run stops (with a checkpoint)
+            when it is spent. ``None``: no budget.
+        batch_size: training batch size (incomplete last batches are dropped).
+        seed: seeds model initialisation, data order and every random draw.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        val_fraction: if > 0, hold out this seeded fraction of the training split for
+            validation; if 0, validate on the data set's ``"val"`` split.
+        val_batches: validation batches per evaluation (the first ones, in a fixed order).
+        eval_every: steps between validations (``0``: never validate).
+        patience: early stopping after this many evaluations without a new best
+            validation loss (``0``: no early stopping).
+        log_every: steps between lines of ``metrics.jsonl`` (losses averaged over them).
+        checkpoint_every: steps between checkpoints (one is always written at the end).
+        num_workers: data-loader worker processes.
+        figures: write reconstructions, samples, traversals and loss curves at the end.
+        out: run folder (``None``: ``runs/<time>-<model>-<data>``).
+    """
+
+    model: str = "gwae-fnp"
+    model_options: dict = dataclasses.field(default_factory=dict)
+    data: str = "shapes2d"
+    data_root: str | None = None
+    data_options: dict = dataclasses.field(default_factory=dict)
+    steps: int | None = None
+    epochs: int | None = None
+    max_minutes: float | None = None
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.0
+    val_batches: int = 8
+    eval_every: int = 250
+    patience: int = 10
+    log_every: int = 10
+    checkpoint_every: int = 500
+    num_workers: int = 0
+    figures: bool = True
+    out: str | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        from gwrep.registry import MODELS
+
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; known models: {', '.join(sorted(MODELS))}")
+        for name in ("model_options", "data_options"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ValueError(f"{name} must be a dict with string keys, got {value!r}")
+        if not isinstance(self.data, str) or not self.data:
+            raise ValueError(f"data must be a data set name, got {self.data!r}")
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError(f"give steps or epochs, not both (steps={self.steps}, epochs={self.epochs})")
+        for name in ("steps", "epochs"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name), integer=True)
+        if self.max_minutes is not None:
+            check_positive("max_minutes", self.max_minutes)
+        check_positive("batch_size", self.batch_size, integer=True)
+        check_nonnegative("seed", self.seed, integer=True)
+        if not (isinstance(self.val_fraction, (int, float)) and 0.0 <= self.val_fraction < 1.0):
+            raise ValueError(f"val_fraction must lie in [0, 1), got {self.val_fraction!r}")
+        check_positive("val_batches", self.val_batches, integer=True)
+        for name in ("eval_every", "patience", "num_workers"):
+            check_nonnegative(name, getattr(self, name), integer=True)
+        for name in ("log_every", "checkpoint_every"):
+            check_positive(name, getattr(self, name), integer=True)
+        if not isinstance(self.device, str):
+            raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except RuntimeError:
+                raise ValueError(f"device {self.device!r} is not a torch device name (try 'auto', 'cpu', 'cuda')") from None
+        if "image_shape" in self.model_options:
+            shape = self.model_options["image_shape"]
+            if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+                raise ValueError(f"model_options.image_shape must be (C, H, W), got {shape!r}")
+        # Build the model's config now so a bad option (unknown prior, negative
+        # coefficient, unsupported image size) fails before the run starts.
+        self.model_config()
+
+    def model_config(self, image_shape: tuple[int, int, int] | None = None):
+        """The validated config of the model (``image_shape`` from the data set unless given)."""
+        from gwrep.registry import resolve_model
+
+        options = dict(self.model_options)
+        given = options.get("image_shape")
+        if given is not None and image_shape is not None and tuple(given) != tuple(image_shape):
+            raise ValueError(
+                f"model_options.image_shape {tuple(given)} does not match the data set's images {tuple(image_shape)}")
+        if image_shape is not None:
+            options["image_shape"] = tuple(image_shape)
+        elif given is not None:
+            options["image_shape"] = tuple(given)
+        _, config = resolve_model(self.model, **options)
+        return config
+
+    def planned_steps(self, steps_per_epoch: int) -> int:
+        """Total steps of the run: ``steps``, or ``epochs`` passes, or :data:`DEFAULT_STEPS`."""
+        if self.steps is not None:
+            return self.steps
+        if self.epochs is not None:
+            return self.epochs * steps_per_epoch
+        return DEFAULT_STEPS
+
+    @property
+    def time_budget_minutes(self) -> float | None:
+        """``max_minutes``, or :data:`DEFAULT_MINUTES` for a run given no length at all."""
+        if self.max_minutes is not None:
+            return self.max_minutes
+        if self.steps is None and self.epochs is None:
+            return DEFAULT_MINUTES
+        return None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a run configuration from a ``.json``, ``.yaml`` or ``.yml`` file as a dict.
+
+    YAML needs PyYAML (``pip install gwrep[yaml]``); a missing file raises
+    ``FileNotFoundError`` and a malformed one ``ValueError`` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ValueError(f"reading {path} needs PyYAML: pip install 'gwrep[yaml]' (or use a .json file)") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{path} is not valid YAML: {err}") from None
+    elif suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err}") from None
+    else:
+        raise ValueError(f"config file {path} must end in .json, .yaml or .yml")
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path} must hold a mapping of options, got {type(data).__name__}")
+    return dict(data)
+

@@ -1,0 +1,114 @@
+"""The run folder: its layout, the :class:`Run` handle, and loading a trained model back.
+
+Layout (shared with ``gwrep eval``/``ood``/``compare``)::
+
+    RUN/config.json            the resolved TrainConfig
+    RUN/run.json               status, step, best validation loss, minutes
+    RUN/model/                 the best (or final) model: model.json + weights.pt
+    RUN/checkpoints/last.pt    full training state, for --resume
+    RUN/checkpoints/best.pt    full training state at the best validation loss
+    RUN/metrics.jsonl          one JSON object per log line: step, split, losses
+    RUN/figures/*.png          reconstructions, samples, traversals, loss curves
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gwrep.train.config import TrainConfig
+
+__all__ = ["Run", "load_run", "load_run_model", "read_metrics", "CONFIG_FILE", "SUMMARY_FILE", "MODEL_DIR",
+           "CHECKPOINT_DIR", "METRICS_FILE", "FIGURES_DIR"]
+
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "run.json"
+MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+FIGURES_DIR = "figures"
+
+
+def read_metrics(path: str | os.PathLike, split: str | None = None) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` file, optionally only those of one ``split``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"metrics file not found: {path}")
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number} is not valid JSON: {err}") from None
+        if split is None or record.get("split") == split:
+            records.append(record)
+    return records
+
+
+class Run:
+    """A run folder: ``.dir``, ``.config`` (:class:`TrainConfig`), ``.model`` (loaded on first use).
+
+    ``.status`` is one of ``"completed"``, ``"early_stopped"``, ``"time_budget"``,
+    ``"interrupted"``, ``"failed"`` or ``"running"``; ``.summary`` holds ``run.json``.
+    """
+
+    def __init__(self, directory: str | os.PathLike, config: TrainConfig, summary: dict[str, Any] | None = None,
+                 model: Any = None):
+        self.dir = Path(directory)
+        self.config = config
+        self.summary = dict(summary or {})
+        self._model = model
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "running")
+
+    @property
+    def step(self) -> int:
+        return int(self.summary.get("step", 0))
+
+    @property
+    def model(self):
+        """The run's best (or final) model, from ``RUN/model``."""
+        if self._model is None:
+            self._model = load_run_model(self.dir)
+        return self._model
+
+    def metrics(self, split: str | None = None) -> list[dict[str, Any]]:
+        """The records of ``RUN/metrics.jsonl`` (optionally one split: ``"train"`` or ``"val"``)."""
+        return read_metrics(self.dir / METRICS_FILE, split)
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.dir)!r}, model={self.config.model!r}, status={self.status!r}, step={self.step})"
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Open a run folder written by :func:`gwrep.train.train` (the model loads lazily)."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in {run_dir}: not a gwrep run folder")
+    config = TrainConfig.load(config_path)
+    summary_path = run_dir / SUMMARY_FILE
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    return Run(run_dir, config, summary)
+
+
+def load_run_model(run_dir: str | os.PathLike, map_location: str = "cpu"):
+    """The model of a run folder (``RUN/model``), or of a saved model folder itself."""
+    from gwrep.models.base import CONFIG_FILE as MODEL_CONFIG_FILE
+    from gwrep.models.base import load_model
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run folder not found: {run_dir}")
+    if (run_dir / MODEL_DIR / MODEL_CONFIG_FILE).is_file():
+        return load_model(run_dir / MODEL_DIR, map_location=map_location)
+    if (run_dir / MODEL_CONFIG_FILE).is_file():
+        return load_model(run_dir, map_location=map_location)
+    raise FileNotFoundError(
+        f"{run_dir} holds no model ({MODEL_DIR}/{MODEL_CONFIG_FILE} or {MODEL_CONFIG_FILE}); "
+        "has its training written one yet?")

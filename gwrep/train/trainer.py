@@ -1,0 +1,395 @@
+"""One training loop for every model: :func:`train`.
+
+The loop uses only the :class:`gwrep.models.base.Model` interface: ``training_step``
+(the model runs its own updates, critics included, and returns named floats),
+``validation_step``, ``optimizer_state``/``load_optimizer_state`` and ``save_model``.
+Around it the trainer keeps the run folder (:mod:`gwrep.train.run`): metrics lines,
+atomic checkpoints (last and best), early stopping on the validation loss, a time
+budget, exact resumption, a non-finite-loss stop and a clean Ctrl-C.
+
+Exactness: the data order is a function of (seed, epoch) (:mod:`gwrep.train.sampler`),
+validation runs under a forked and re-seeded torch RNG, and a checkpoint stores the
+model, every optimizer, the Python/NumPy/torch RNG states and the data position, so an
+interrupted and resumed run reaches the same weights as an uninterrupted one on CPU.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from gwrep.config import atomic_write_text
+from gwrep.models.base import Model, NonFiniteLossError, build_model, save_model
+from gwrep.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from gwrep.train.config import TrainConfig, read_config_file, resolve_device
+from gwrep.train.run import (CHECKPOINT_DIR, CONFIG_FILE, FIGURES_DIR, METRICS_FILE, MODEL_DIR, SUMMARY_FILE, Run,
+                             load_run_model, read_metrics)
+from gwrep.train.sampler import EpochBatchSampler, epoch_seed
+
+__all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS"]
+
+#: ``callback(step, logs)``, called after every step (after its logging, validation and checkpoint).
+Callback = Callable[[int, Mapping[str, float]], None]
+
+#: Fields a resumed run may change; every other field must match the run's config.json.
+RESUMABLE_FIELDS = frozenset({"steps", "epochs", "max_minutes", "patience", "eval_every", "log_every",
+                              "checkpoint_every", "num_workers", "figures", "out", "device", "val_batches"})
+
+
+def as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainConfig:
+    """A :class:`TrainConfig` from itself, a dict of options, or a .json/.yaml file."""
+    if isinstance(config, TrainConfig):
+        return config
+    if isinstance(config, (str, Path)):
+        return TrainConfig.from_dict(read_config_file(config))
+    if isinstance(config, Mapping):
+        return TrainConfig.from_dict(config)
+    raise TypeError(f"config must be a TrainConfig, a dict or a config file path, got {type(config).__name__}")
+
+
+def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Dataset | None = None,
+          val_dataset: Dataset | None = None, resume: bool = False, callbacks: Iterable[Callback] = (),
+          progress: bool | None = None) -> Run:
+    """Train ``config.model`` on ``config.data`` and write the run folder ``config.out``.
+
+    Args:
+        config: a :class:`TrainConfig`, a dict of its options, or a .json/.yaml file.
+        dataset: a training set to use instead of loading ``config.data`` (items
+            ``(image, target)`` or images, float (C, H, W) in [0, 1]).
+        val_dataset: its validation set; without one, ``config.val_fraction`` of
+            ``dataset`` is held out, or (for ``config.data``) its ``"val"`` split is used.
+        resume: continue the run in ``config.out`` from ``checkpoints/last.pt``.
+        callbacks: functions ``(step, logs)`` called after each step.
+        progress: show a tqdm bar (``None``: only on a terminal).
+
+    Returns:
+        The :class:`Run`; ``run.status`` says why it ended. An interrupted run (Ctrl-C)
+        returns with status ``"interrupted"`` after saving a checkpoint.
+
+    Raises:
+        NonFiniteLossError: a loss became NaN/inf; the run folder keeps the last good
+            checkpoint and ``run.json`` records the failure.
+    """
+    return _Trainer(as_config(config), dataset, val_dataset, resume, list(callbacks), progress).fit()
+
+
+def _default_run_dir(config: TrainConfig) -> Path:
+    base = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{config.model}-{config.data}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _images(batch: Any) -> torch.Tensor:
+    """The image tensor of a collated batch (``(images, targets)`` or images)."""
+    return batch[0] if isinstance(batch, (list, tuple)) else batch
+
+
+def _image_shape(ds: Dataset) -> tuple[int, int, int]:
+    for candidate in (ds, getattr(ds, "dataset", None)):
+        shape = getattr(candidate, "image_shape", None)
+        if shape is not None:
+            return tuple(int(s) for s in shape)
+    return tuple(int(s) for s in _images(ds[0]).shape)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k != "image_shape"}
+
+
+class _Trainer:
+    """State and steps of one invocation of :func:`train` (private; use :func:`train`)."""
+
+    def __init__(self, config: TrainConfig, dataset: Dataset | None, val_dataset: Dataset | None, resume: bool,
+                 callbacks: list[Callback], progress: bool | None):
+        self.dir = Path(config.out) if config.out else _default_run_dir(config)
+        config = config.replace(out=str(self.dir))
+        if resume:
+            self._check_resumable(config)
+        elif (self.dir / CONFIG_FILE).exists():
+            raise ValueError(f"{self.dir} already holds a run; resume it (resume=True, --resume) or choose another out")
+        self.device = resolve_device(config.device)
+        self.callbacks, self.progress, self.resume = callbacks, progress, resume
+        _seed_everything(config.seed)
+        self.train_set, self.val_set = self._datasets(config, dataset, val_dataset)
+        image_shape = _image_shape(self.train_set)
+        model_config = config.model_config(image_shape)  # checks a given image_shape against the data
+        self.config = config.replace(model_options={**config.model_options, "image_shape": list(image_shape)})
+        self.model: Model = build_model(config.model, **{**config.model_options, "image_shape": model_config.image_shape})
+        self.model.to(self.device)
+        self.model.optimizers  # build them now, on the device
+        self.steps_per_epoch = len(self.train_set) // config.batch_size
+        self.total_steps = config.planned_steps(self.steps_per_epoch)
+        self.val_batches = self._validation_batches()
+        self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_val": None, "best_step": None,
+                                      "bad_evals": 0, "last_eval_step": None, "log_sums": {}, "log_count": 0,
+                                      "minutes": 0.0}
+        self.interrupt_requested = False
+
+    # ------------------------------------------------------------------ set-up
+    def _check_resumable(self, config: TrainConfig) -> None:
+        last = self.dir / CHECKPOINT_DIR / "last.pt"
+        if not last.is_file():
+            raise FileNotFoundError(f"cannot resume: {last} not found")
+        saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
+        given = config.to_dict()
+        for key in ("model_options",):
+            saved[key], given[key] = _without_image_shape(saved[key]), _without_image_shape(given[key])
+        changed = sorted(k for k in given if k not in RESUMABLE_FIELDS and given[k] != saved.get(k))
+        if changed:
+            details = ", ".join(f"{k}: {saved.get(k)!r} -> {given[k]!r}" for k in changed)
+            raise ValueError(f"cannot resume {self.dir} with a different {', '.join(changed)} ({details}); "
+                             f"only {sorted(RESUMABLE_FIELDS)} may change")
+
+    def _datasets(self, config: TrainConfig, dataset: Dataset | None,
+                  val_dataset: Dataset | None) -> tuple[Dataset, Dataset | None]:
+        """The training set and the validation set (``None``: no validation)."""
+        loaded = dataset is None
+        if loaded:
+            import gwrep.data
+
+            dataset = gwrep.data.load(config.data, root=config.data_root, split="train", **config.data_options)
+        if val_dataset is not None or config.eval_every == 0:
+            return dataset, val_dataset
+        if config.val_fraction > 0:
+            n = len(dataset)
+            n_val = max(1, round(config.val_fraction * n))
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed)).tolist()
+            return Subset(dataset, perm[n_val:]), Subset(dataset, perm[:n_val])
+        if loaded:
+            import gwrep.data
+
+            return dataset, gwrep.data.load(config.data, root=config.data_root, split="val", **config.data_options)
+        return dataset, None
+
+    def _validation_batches(self) -> list[torch.Tensor]:
+        """The first ``val_batches`` validation batches, in a fixed order, kept in memory."""
+        if self.val_set is None or self.config.eval_every == 0:
+            return []
+        loader = DataLoader(self.val_set, batch_size=self.config.batch_size, shuffle=False)
+        batches = []
+        for batch in loader:
+            batches.append(_images(batch))
+            if len(batches) == self.config.val_batches:
+                break
+        return batches
+
+    # ------------------------------------------------------------ checkpoints
+    def _checkpoint_state(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(), "optimizers": self.model.optimizer_state(),
+                "rng": capture_rng_state(), "trainer": dict(self.state, log_sums=dict(self.state["log_sums"]))}
+
+    def _save_checkpoint(self, name: str) -> Path:
+        return save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
+
+    def _restore(self) -> None:
+        ckpt = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt", map_location=self.device)
+        self.model.load_state_dict(ckpt["model"])
+        self.model.load_optimizer_state(ckpt["optimizers"])
+        restore_rng_state(ckpt["rng"])
+        self.state.update(ckpt["trainer"])
+        self._truncate_metrics(self.state["step"])
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Drop metrics lines written after the checkpoint we resume from."""
+        path = self.dir / METRICS_FILE
+        if path.is_file():
+            kept = [json.dumps(r) for r in read_metrics(path) if r.get("step", 0) <= step]
+            atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+    # ---------------------------------------------------------------- logging
+    def _write_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.dir / METRICS_FILE, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.tensorboard is not None:
+            for key, value in record.items():
+                if key not in ("step", "split", "epoch") and isinstance(value, (int, float)):
+                    self.tensorboard.add_scalar(f"{record['split']}/{key}", value, record["step"])
+
+    def _write_summary(self, status: str, message: str = "") -> dict[str, Any]:
+        summary = {"status": status, "step": self.state["step"], "planned_steps": self.total_steps,
+                   "epoch": self.state["epoch"], "best_val_loss": self.state["best_val"],
+                   "best_step": self.state["best_step"], "minutes": round(self.state["minutes"], 3),
+                   "device": str(self.device), "message": message}
+        atomic_write_text(self.dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        return summary
+
+    def _log_step(self, logs: Mapping[str, float], bar: Any) -> None:
+        sums, state = self.state["log_sums"], self.state
+        for key, value in logs.items():
+            sums[key] = sums.get(key, 0.0) + float(value)
+        state["log_count"] += 1
+        if state["step"] % self.config.log_every:
+            return
+        means = {k: v / state["log_count"] for k, v in sums.items()}
+        self._write_metrics({"step": state["step"], "split": "train", "epoch": state["epoch"], **means})
+        state["log_sums"], state["log_count"] = {}, 0
+        shown = {k: f"{v:.4g}" for k, v in list(means.items())[:4]}
+        if self.state["best_val"] is not None:
+            shown["val"] = f"{self.state['best_val']:.4g}"
+        bar.set_postfix(shown, refresh=False)
+
+    # ------------------------------------------------------------- validation
+    def _evaluate(self) -> bool:
+        """Validate; save best.pt and RUN/model on a new best. Returns True to stop early."""
+        state = self.state
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # validation must not move the training RNG
+            torch.manual_seed(self.config.seed + 1)
+            sums: dict[str, float] = {}
+            for x in self.val_batches:
+                for key, value in self.model.validation_step(x).items():
+                    sums[key] = sums.get(key, 0.0) + float(value)
+        means = {k: v / len(self.val_batches) for k, v in sums.items()}
+        val_loss = means["loss"]
+        state["last_eval_step"] = state["step"]
+        improved = math.isfinite(val_loss) and (state["best_val"] is None or val_loss < state["best_val"])
+        if improved:
+            state["best_val"], state["best_step"], state["bad_evals"] = val_loss, state["step"], 0
+        else:
+            state["bad_evals"] += 1
+        self._write_metrics({"step": state["step"], "split": "val", "epoch": state["epoch"], **means,
+                             "best": improved})
+        if improved:
+            self._save_checkpoint("best")
+            save_model(self.model, self.dir / MODEL_DIR)
+        return self.config.patience > 0 and state["bad_evals"] >= self.config.patience
+
+    # ------------------------------------------------------------------- loop
+    def _request_interrupt(self, signum: int, frame: Any) -> None:
+        if self.interrupt_requested:  # second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.interrupt_requested = True
+
+    def _train_steps(self, bar: Any, started: float) -> str:
+        """Run steps until done; returns the stop reason."""
+        cfg, state = self.config, self.state
+        budget = cfg.time_budget_minutes
+        while state["step"] < self.total_steps:
+            sampler = EpochBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed, state["epoch"],
+                                        start_batch=state["batch_in_epoch"])
+            loader = DataLoader(self.train_set, batch_sampler=sampler, num_workers=cfg.num_workers,
+                                pin_memory=self.device.type == "cuda",
+                                generator=torch.Generator().manual_seed(epoch_seed(cfg.seed + 1, state["epoch"])))
+            for batch in loader:
+                logs = self.model.training_step(_images(batch))
+                bad = [k for k, v in logs.items() if not math.isfinite(float(v))]
+                if bad:
+                    raise NonFiniteLossError(f"non-finite {bad} at step {state['step']}: {logs}")
+                state["step"] += 1
+                state["batch_in_epoch"] += 1
+                if state["batch_in_epoch"] == self.steps_per_epoch:
+                    state["epoch"], state["batch_in_epoch"] = state["epoch"] + 1, 0
+                state["minutes"] = self.minutes_before + (time.monotonic() - started) / 60
+                self._log_step(logs, bar)
+                stop = None
+                if self.val_batches and state["step"] % cfg.eval_every == 0 and self._evaluate():
+                    stop = "early_stopped"
+                if state["step"] % cfg.checkpoint_every == 0:
+                    self._save_checkpoint("last")
+                for callback in self.callbacks:
+                    callback(state["step"], logs)
+                bar.update(1)
+                if self.interrupt_requested:
+                    raise KeyboardInterrupt
+                if budget is not None and (time.monotonic() - started) / 60 >= budget:
+                    stop = stop or "time_budget"
+                if stop is not None:
+                    return stop
+                if state["step"] >= self.total_steps:
+                    break
+        return "completed"
+
+    def fit(self) -> Run:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.resume:
+            self._restore()
+        self.minutes_before = self.state["minutes"]
+        self.config.save(self.dir / CONFIG_FILE)
+        if not self.resume:
+            (self.dir / METRICS_FILE).write_text("")
+            self._save_checkpoint("last")  # step 0: there is always a good checkpoint to go back to
+        self.tensorboard = _tensorboard_writer(self.dir)
+        self._write_summary("running")
+        handler_installed = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._request_interrupt) if handler_installed else None
+        started = time.monotonic()
+        from tqdm import tqdm
+
+        bar = tqdm(total=self.total_steps, initial=self.state["step"], desc=self.dir.name, dynamic_ncols=True,
+                   disable=None if self.progress is None else not self.progress)
+        try:
+            status = self._train_steps(bar, started)
+        except KeyboardInterrupt:
+            self._save_checkpoint("last")
+            message = (f"interrupted at step {self.state['step']}; checkpoint saved to "
+                       f"{self.dir / CHECKPOINT_DIR / 'last.pt'}; continue with: gwrep train --resume {self.dir}")
+            bar.write(message)
+            summary = self._write_summary("interrupted", message)
+            return Run(self.dir, self.config, summary)
+        except NonFiniteLossError as err:
+            good = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
+            message = (f"{err} Training stopped; the last good checkpoint is "
+                       f"{self.dir / CHECKPOINT_DIR / 'last.pt'} (step {good}).")
+            self._write_summary("failed", message)
+            raise NonFiniteLossError(message) from None
+        finally:
+            bar.close()
+            if handler_installed:
+                signal.signal(signal.SIGINT, previous)
+            if self.tensorboard is not None:
+                self.tensorboard.close()
+        return self._finish(status)
+
+    def _finish(self, status: str) -> Run:
+        state = self.state
+        if status == "completed" and self.val_batches and state["last_eval_step"] != state["step"]:
+            self._evaluate()
+        self._save_checkpoint("last")
+        if state["best_step"] is None:  # never validated: the run's model is the final one
+            save_model(self.model, self.dir / MODEL_DIR)
+        best = load_run_model(self.dir, map_location=self.device)
+        if self.config.figures:
+            from gwrep.eval.figures import save_run_figures
+
+            x = self.val_batches[0] if self.val_batches else _images(next(iter(DataLoader(self.train_set, 16))))
+            save_run_figures(best, x[:8], self.dir / METRICS_FILE, self.dir / FIGURES_DIR, seed=self.config.seed)
+        message = self._end_message(status)
+        summary = self._write_summary(status, message)
+        return Run(self.dir, self.config, summary, model=best)
+
+    def _end_message(self, status: str) -> str:
+        state = self.state
+        if status == "early_stopped":
+            return (f"early stop at step {state['step']}: no better validation loss in {self.config.patience} "
+                    f"evaluations (best {state['best_val']:.6g} at step {state['best_step']})")
+        if status == "time_budget":
+            return (f"time budget of {self.config.time_budget_minutes} min spent at step {state['step']} of "
+                    f"{self.total_steps}; continue with: gwrep train --resume {self.dir}")
+        return f"completed {state['step']} steps"
+
+
+def _tensorboard_writer(run_dir: Path):
+    """A TensorBoard SummaryWriter in RUN/tensorboard when TensorBoard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))

@@ -1,0 +1,214 @@
+"""Tests for gwrep/train/trainer.py: training, determinism, exact resume, NaN guard, Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+import gwrep
+import gwrep.registry as registry
+from gwrep.models.base import NonFiniteLossError
+from gwrep.train import TrainConfig, load_run, train
+from gwrep.train.checkpoint import load_checkpoint
+from tiny_models import ENTRY, NAME, blobs
+
+
+@pytest.fixture(autouse=True)
+def tiny_model(monkeypatch):
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+
+
+def config(tmp_path, name="run", **overrides) -> TrainConfig:
+    options = dict(model=NAME, data="unused", steps=30, batch_size=16, eval_every=5, log_every=4,
+                   checkpoint_every=7, patience=0, figures=False, out=str(tmp_path / name))
+    return TrainConfig(**{**options, **overrides})
+
+
+def fit(cfg, **kwargs):
+    return train(cfg, dataset=blobs(100), val_dataset=blobs(32, seed=1), progress=False, **kwargs)
+
+
+def weights(run_dir):
+    return load_checkpoint(run_dir / "checkpoints" / "last.pt")
+
+
+def assert_same_state(a, b):
+    drop = lambda t: {k: v for k, v in t.items() if k != "minutes"}  # noqa: E731 (wall clock)
+    assert drop(a["trainer"]) == drop(b["trainer"])
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    opt_a, opt_b = a["optimizers"]["main"]["state"], b["optimizers"]["main"]["state"]
+    assert opt_a.keys() == opt_b.keys()
+    for idx in opt_a:
+        for key, value in opt_a[idx].items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(opt_b[idx][key])), (idx, key)
+
+
+def test_short_run_lowers_loss(tmp_path):
+    run = fit(config(tmp_path, steps=60))
+    assert run.status == "completed" and run.step == 60
+    train_losses = [r["loss"] for r in run.metrics("train")]
+    val_losses = [r["loss"] for r in run.metrics("val")]
+    assert len(train_losses) == 15 and len(val_losses) == 12
+    assert train_losses[-1] < 0.6 * train_losses[0]
+    assert val_losses[-1] < 0.6 * val_losses[0]
+    for name in ("config.json", "run.json", "metrics.jsonl", "model/model.json", "model/weights.pt",
+                 "checkpoints/last.pt", "checkpoints/best.pt"):
+        assert (run.dir / name).is_file(), name
+    best_step = run.summary["best_step"]
+    assert load_checkpoint(run.dir / "checkpoints" / "best.pt")["trainer"]["step"] == best_step
+    assert run.summary["best_val_loss"] == min(val_losses)
+
+
+def test_same_seed_same_numbers(tmp_path):
+    a, b = fit(config(tmp_path, "a", steps=12)), fit(config(tmp_path, "b", steps=12))
+    assert a.metrics() == b.metrics()
+    assert_same_state(weights(a.dir), weights(b.dir))
+    c = fit(config(tmp_path, "c", steps=12, seed=1))
+    assert c.metrics() != a.metrics()
+
+
+def test_resume_after_interrupt_is_bit_exact(tmp_path):
+    """Interrupt mid-epoch between checkpoints, resume, and reach the uninterrupted weights."""
+    straight = fit(config(tmp_path, "straight"))
+
+    def stop_at_13(step, logs):
+        if step == 13:
+            raise KeyboardInterrupt
+
+    cfg = config(tmp_path, "resumed")
+    first = fit(cfg, callbacks=[stop_at_13])
+    assert first.status == "interrupted" and first.step == 13
+    assert "--resume" in first.summary["message"]
+    second = fit(cfg, resume=True)
+    assert second.status == "completed" and second.step == 30
+    assert_same_state(weights(straight.dir), weights(second.dir))
+    assert straight.metrics() == second.metrics()
+
+
+def test_resume_from_time_budget_extends_steps(tmp_path, monkeypatch):
+    """A run stopped by its time budget continues, with more steps, to the same weights."""
+    straight = fit(config(tmp_path, "straight", steps=20))
+    clock = iter(range(10**6))
+    monkeypatch.setattr("gwrep.train.trainer.time.monotonic", lambda: 60.0 * next(clock))
+    cfg = config(tmp_path, "budget", steps=20, max_minutes=3.0)
+    first = fit(cfg)
+    assert first.status == "time_budget" and 0 < first.step < 20
+    monkeypatch.undo()
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+    second = fit(cfg.replace(max_minutes=None), resume=True)
+    assert second.step == 20
+    assert_same_state(weights(straight.dir), weights(second.dir))
+
+
+def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
+    cfg = config(tmp_path, model_options={"nan_at_step": 12})
+    with pytest.raises(NonFiniteLossError, match=r"last good checkpoint .*last\.pt \(step 7\)"):
+        fit(cfg)
+    ckpt = weights(cfg_dir := tmp_path / "run")
+    assert ckpt["trainer"]["step"] == 7
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+    summary = json.loads((cfg_dir / "run.json").read_text())
+    assert summary["status"] == "failed" and "non-finite" in summary["message"]
+
+
+def test_keyboard_interrupt_in_a_step_saves(tmp_path, monkeypatch):
+    from tiny_models import TinyVAE
+
+    original, calls = TinyVAE.training_step, []
+
+    def flaky(self, x):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(self, x)
+
+    monkeypatch.setattr(TinyVAE, "training_step", flaky)
+    run = fit(config(tmp_path))
+    assert run.status == "interrupted"
+    assert weights(run.dir)["trainer"]["step"] == 3
+    assert load_run(run.dir).status == "interrupted"
+
+
+def test_sigint_stops_after_the_current_step(tmp_path):
+    def ctrl_c(step, logs):
+        if step == 9:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.getsignal(signal.SIGINT)
+    run = fit(config(tmp_path), callbacks=[ctrl_c])
+    assert run.status == "interrupted" and weights(run.dir)["trainer"]["step"] == 9
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_early_stopping_counts_evaluations(tmp_path):
+    # A learning rate of ~0 never improves on the first validation loss.
+    run = fit(config(tmp_path, steps=100, patience=3, model_options={"lr": 1e-12}))
+    assert run.status == "early_stopped"
+    assert len(run.metrics("val")) == 4 and run.step == 20
+
+
+def test_save_load_round_trip(tmp_path):
+    run = fit(config(tmp_path, steps=10))
+    loaded = gwrep.load(run.dir)
+    assert type(loaded).__name__ == "TinyVAE" and loaded.registry_name == NAME
+    for key, value in run.model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])
+    again = load_run(run.dir)
+    assert again.config == run.config and again.config.model_options["image_shape"] == [1, 28, 28]
+    x = blobs(4)[:][0]
+    assert torch.equal(again.model.reconstruct(x), run.model.reconstruct(x))
+
+
+def test_val_fraction_holds_out_part_of_the_training_set(tmp_path):
+    run = train(config(tmp_path, steps=5, val_fraction=0.2), dataset=blobs(100), progress=False)
+    assert len(run.metrics("val")) == 1
+
+
+def test_no_validation_saves_final_model(tmp_path):
+    run = train(config(tmp_path, steps=5), dataset=blobs(100), progress=False)
+    assert run.metrics("val") == [] and run.summary["best_step"] is None
+    for key, value in weights(run.dir)["model"].items():
+        assert torch.equal(value, run.model.state_dict()[key])
+
+
+def test_figures_written(tmp_path):
+    run = fit(config(tmp_path, steps=8, figures=True))
+    names = sorted(p.name for p in (run.dir / "figures").iterdir())
+    assert names == ["loss_curves.png", "reconstructions.png", "samples.png", "traversals.png"]
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"batch_size": 8}, "batch_size"),
+    ({"model_options": {"kl_weight": 2.0}}, "model_options"),
+])
+def test_resume_refuses_a_different_config(tmp_path, change, match):
+    cfg = config(tmp_path, steps=3)
+    fit(cfg)
+    with pytest.raises(ValueError, match=match):
+        fit(cfg.replace(**change), resume=True)
+
+
+def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
+    cfg = config(tmp_path, steps=2)
+    fit(cfg)
+    with pytest.raises(ValueError, match="already holds a run"):
+        fit(cfg)
+    with pytest.raises(FileNotFoundError, match="last.pt"):
+        fit(config(tmp_path, "empty"), resume=True)
+
+
+def test_wrong_image_size_is_named(tmp_path):
+    small = torch.utils.data.TensorDataset(torch.rand(40, 1, 32, 32), torch.zeros(40))
+    with pytest.raises(ValueError, match="32x32"):
+        train(config(tmp_path), dataset=small, progress=False)
+    with pytest.raises(ValueError, match="does not match"):
+        train(config(tmp_path, model_options={"image_shape": [1, 64, 64]}), dataset=blobs(40), progress=False)
+
+
+def test_batch_larger_than_data(tmp_path):
+    with pytest.raises(ValueError, match="larger than the data set"):
+        train(config(tmp_path, batch_size=64), dataset=blobs(20), progress=False)
