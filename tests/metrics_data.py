@@ -1,0 +1,49 @@
+"""Tiny factor data and representations shared by the tests of ``gwrep.eval.metrics``.
+
+Not a test module: ``tests/test_metrics_*.py`` import it. Its observations encode the
+factors exactly (disentanglement_lib's ``IdentityObservationsData``, with the declared
+factor sizes matching what it samples), so reference representations are easy to write.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from gwrep.data.base import FactorData
+
+
+class IdentityFactorData(FactorData):
+    """Factors v (n, K) observed as the (n, K, 1, 1) image v / (size - 1) in [0, 1]."""
+
+    def __init__(self, factor_sizes: tuple[int, ...] = (4, 5, 6)):
+        self.factor_sizes = tuple(factor_sizes)
+        self.factor_names = tuple(f"f{k}" for k in range(len(factor_sizes)))
+        self.observation_shape = (len(factor_sizes), 1, 1)
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, self.factor_sizes, size=(n, self.num_factors)).astype(np.int64)
+
+    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        scaled = factors / np.maximum(np.array(self.factor_sizes) - 1, 1)
+        return scaled.astype(np.float32).reshape(-1, *self.observation_shape)
+
+
+def identity(x: np.ndarray) -> np.ndarray:
+    """The factors themselves (rescaled to [0, 1])."""
+    return x.reshape(x.shape[0], -1).astype(np.float64)
+
+
+def permuted_rescaled(num_factors: int, seed: int = 1) -> Callable[[np.ndarray], np.ndarray]:
+    """The factors with dimensions permuted, scaled by +-[0.5, 5] and shifted."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(num_factors)
+    scale = rng.uniform(0.5, 5.0, num_factors) * rng.choice([-1.0, 1.0], num_factors)
+    shift = rng.normal(size=num_factors)
+    return lambda x: identity(x)[:, perm] * scale + shift
+
+
+def noise(num_codes: int, seed: int = 2) -> Callable[[np.ndarray], np.ndarray]:
+    """Codes independent of the observations: standard normal, from a generator seeded once."""
+    rng = np.random.default_rng(seed)
+    return lambda x: rng.normal(size=(x.shape[0], num_codes))
