@@ -112,9 +112,9 @@ def log_importance_weights(batch_size: int, dataset_size: int, estimator: str, *
     they sit where the appendix puts them.
 
     >>> log_importance_weights(3, 10, "mss").exp()
-    tensor([[0.1000, 0.4500, 0.4500],
-            [0.4500, 0.1000, 0.4500],
-            [0.4500, 0.4500, 0.1000]])
+    tensor([[0.1000, 0.4000, 0.5000],
+            [0.5000, 0.1000, 0.4000],
+            [0.4000, 0.5000, 0.1000]])
     """
     check_choice("estimator", estimator, TC_ESTIMATORS)
     if batch_size < 2:
