@@ -1,0 +1,218 @@
+"""``gwrep eval RUN_DIR [--metrics ...] [--fast]``: the metrics that fit a run's data.
+
+On a factor data set (the test split has ``factor_data``): the six disentanglement
+metrics of :mod:`gwrep.eval.metrics` with disentanglement_lib's defaults (``--fast``:
+each metric's ``FAST`` settings) and the DCI importance heatmap. On every image data
+set: PSNR of reconstructions on the test split, and FID of prior samples and of
+reconstructions when the FID extractor is available (else they are reported as
+skipped, with the reason). Results are merged into ``RUN/eval.json``: the full metric
+dicts (with their settings), a flat ``summary`` of headline numbers that ``gwrep
+compare`` reads, what was skipped and why, and the settings of this evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+HELP = "compute disentanglement / generation metrics of a run and write eval.json"
+
+#: Factor metric name -> (module of gwrep.eval.metrics, function); "dci" is run with its importance matrix.
+FACTOR_METRICS: dict[str, tuple[str, str]] = {
+    "mig": ("mig", "compute_mig"),
+    "sap": ("sap", "compute_sap"),
+    "dci": ("dci", "compute_dci"),
+    "modularity_explicitness": ("modularity", "compute_modularity_explicitness"),
+    "beta_vae_score": ("beta_vae", "beta_vae_score"),
+    "factor_vae_score": ("factor_vae", "factor_vae_score"),
+}
+IMAGE_METRICS = ("psnr", "fid", "recon_fid")
+ALL_METRICS = (*FACTOR_METRICS, *IMAGE_METRICS)
+
+#: Headline numbers: summary name -> (metric, key in that metric's dict).
+HEADLINE: dict[str, tuple[str, str]] = {
+    "mig": ("mig", "discrete_mig"),
+    "sap": ("sap", "SAP_score"),
+    "dci_disentanglement": ("dci", "disentanglement"),
+    "dci_completeness": ("dci", "completeness"),
+    "dci_informativeness": ("dci", "informativeness_test"),
+    "modularity": ("modularity_explicitness", "modularity_score"),
+    "explicitness": ("modularity_explicitness", "explicitness_score_test"),
+    "beta_vae_score": ("beta_vae_score", "eval_accuracy"),
+    "factor_vae_score": ("factor_vae_score", "eval_accuracy"),
+    "psnr": ("psnr", "psnr"),
+    "fid": ("fid", "fid"),
+    "recon_fid": ("recon_fid", "fid"),
+}
+
+#: Image counts for PSNR and FID (None = the whole test split), default and --fast.
+IMAGE_COUNTS = {"default": {"psnr_num": None, "fid_num": 1000}, "fast": {"psnr_num": 1000, "fid_num": 200}}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by gwrep train")
+    parser.add_argument("--metrics", nargs="+", choices=ALL_METRICS, default=None, metavar="METRIC",
+                        help=f"metrics to compute (default: all that fit the data); choose from {', '.join(ALL_METRICS)}")
+    parser.add_argument("--fast", action="store_true",
+                        help="each metric's FAST settings and fewer PSNR/FID images (in-training quality checks)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every metric's sampling (default 0)")
+    parser.add_argument("--data-root", default=None, help="folder of the real data sets (default: the run's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default 256)")
+    parser.add_argument("--fid-extractor", default=None, metavar="PATH",
+                        help="TorchScript feature extractor for FID (default: Inception-v3 of the 'fid' extra)")
+    parser.add_argument("--fid-num", type=int, default=None, help="images per FID set (default 1000; --fast 200)")
+    parser.add_argument("--psnr-num", type=int, default=None,
+                        help="test images for PSNR (default: the whole test split; --fast 1000)")
+
+
+def dci_with_importance(represent: Callable, data: Any, seed: int = 0, **settings: Any) -> tuple[dict[str, Any], Any]:
+    """``compute_dci`` of :mod:`gwrep.eval.metrics.dci` plus its importance matrix (d, K), computed once.
+
+    Returns the same dict as ``compute_dci(represent, data, seed=seed, **settings)``
+    (tested) and the matrix for the heatmap.
+    """
+    import inspect
+
+    from gwrep.eval.metrics import dci as dci_module
+    from gwrep.eval.metrics.utils import sample_train_test, with_settings
+
+    params = inspect.signature(dci_module.compute_dci).parameters
+    unknown = sorted(set(settings) - set(params))
+    if unknown:
+        raise ValueError(f"compute_dci has no option(s) {unknown}")
+    s = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+    s.update(settings, seed=seed)
+    splits = sample_train_test(represent, data, s["num_train"], s["num_test"], s["batch_size"], seed)
+    matrix, acc_train, acc_test = dci_module.importance_matrix(*splits, s["importance"], s["forest_trees"],
+                                                               s["forest_min_leaf"], seed)
+    scores = {"disentanglement": dci_module.disentanglement(matrix), "completeness": dci_module.completeness(matrix),
+              "informativeness_train": acc_train, "informativeness_test": acc_test}
+    out = with_settings(scores, importance=s["importance"], forest_trees=s["forest_trees"],
+                        forest_min_leaf=s["forest_min_leaf"], seed=seed)
+    out.update(with_settings({}, num_train=s["num_train"], num_test=s["num_test"], batch_size=s["batch_size"]))
+    return out, matrix
+
+
+def _selected(requested: list[str] | None, has_factors: bool) -> tuple[list[str], dict[str, str]]:
+    """Metrics to run and the skipped ones with reasons (explicit requests that cannot fit raise)."""
+    if requested is None:
+        chosen = list(ALL_METRICS if has_factors else IMAGE_METRICS)
+        skipped = {} if has_factors else {m: "the run's data has no ground-truth factors" for m in FACTOR_METRICS}
+        return chosen, skipped
+    if not has_factors:
+        bad = [m for m in requested if m in FACTOR_METRICS]
+        if bad:
+            raise ValueError(f"metrics {bad} need a factor data set; the run's data has no factor_data")
+    return list(dict.fromkeys(requested)), {}
+
+
+def _factor_metric(name: str, model: Any, data: Any, args: argparse.Namespace, figures: Path) -> dict[str, Any]:
+    from gwrep.eval.metrics import model_representation
+
+    module_name, function = FACTOR_METRICS[name]
+    module = importlib.import_module(f"gwrep.eval.metrics.{module_name}")
+    settings = dict(module.FAST) if args.fast else {}
+    represent = model_representation(model, batch_size=args.batch_size)
+    if name != "dci":
+        return getattr(module, function)(represent, data, seed=args.seed, **settings)
+    from gwrep.eval.plots import plot_dci_importance
+
+    out, matrix = dci_with_importance(represent, data, seed=args.seed, **settings)
+    names = list(getattr(data, "factor_names", [f"factor {k}" for k in range(matrix.shape[1])]))
+    path = plot_dci_importance(matrix, names, figures / "dci_importance.png",
+                               title=f"DCI importance: {model.registry_name or type(model).__name__}")
+    out["importance_matrix"] = matrix.tolist()
+    print(f"wrote {path}")
+    return out
+
+
+def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The flat headline numbers of :data:`HEADLINE` present in ``metrics``."""
+    return {k: float(metrics[m][key]) for k, (m, key) in HEADLINE.items() if m in metrics and key in metrics[m]}
+
+
+def run(args: argparse.Namespace) -> int:
+    from gwrep import data as gdata
+    from gwrep.commands._runs import open_runs, read_json, write_json
+    from gwrep.train.config import resolve_device
+
+    (run_,) = open_runs([args.run_dir])
+    cfg = run_.config
+    device = resolve_device(args.device)
+    model = run_.model.to(device).eval()
+    root = args.data_root if args.data_root is not None else cfg.data_root
+    test = gdata.load(cfg.data, root=root, split="test", **cfg.data_options)
+    shape_data, shape_model = tuple(test.image_shape), tuple(model.config.image_shape)
+    if shape_data != shape_model:
+        raise ValueError(f"the run's test data has images of shape {shape_data} but the model takes {shape_model}")
+    factor_data = getattr(test, "factor_data", None)
+    chosen, skipped = _selected(args.metrics, factor_data is not None)
+    counts = dict(IMAGE_COUNTS["fast" if args.fast else "default"])
+    counts.update({k: v for k, v in (("psnr_num", args.psnr_num), ("fid_num", args.fid_num)) if v is not None})
+
+    extractor = None
+    fid_wanted = [m for m in chosen if m in ("fid", "recon_fid")]
+    if fid_wanted:
+        from gwrep.eval.fid import load_extractor
+
+        try:
+            extractor = load_extractor(args.fid_extractor, device=device)
+        except FileNotFoundError as err:
+            if args.metrics is not None:  # asked for by name: fail loudly
+                raise
+            for m in fid_wanted:
+                skipped[m] = str(err)
+                chosen.remove(m)
+            print(f"skipping FID: {err}")
+
+    figures = run_.dir / "figures"
+    results: dict[str, dict[str, Any]] = {}
+    timing: dict[str, float] = {}
+    real_features = None
+    for name in chosen:
+        start = time.perf_counter()
+        if name in FACTOR_METRICS:
+            results[name] = _factor_metric(name, model, factor_data, args, figures)
+        elif name == "psnr":
+            from gwrep.eval.generation import reconstruction_psnr
+
+            results[name] = reconstruction_psnr(model, test, batch_size=args.batch_size, limit=counts["psnr_num"])
+        else:
+            from gwrep.eval.fid import extract_features
+            from gwrep.eval.generation import model_fid, real_batches
+
+            if real_features is None:
+                real_features = extract_features(real_batches(test, args.batch_size, counts["fid_num"]), extractor)
+            mode = "samples" if name == "fid" else "reconstructions"
+            results[name] = {**model_fid(model, test, extractor, mode=mode, num=counts["fid_num"],
+                                         batch_size=args.batch_size, seed=args.seed, real_features=real_features),
+                             "extractor": str(extractor.path)}
+        timing[name] = round(time.perf_counter() - start, 3)
+        shown = {k: v for k, v in results[name].items() if not k.startswith("settings.") and isinstance(v, float)}
+        print(f"{name:<24} " + "  ".join(f"{k}={v:.4f}" for k, v in shown.items()) + f"  ({timing[name]:.1f} s)")
+
+    path = run_.dir / "eval.json"
+    previous = read_json(path) if path.is_file() else {}
+    metrics = {**previous.get("metrics", {}), **results}
+    document = {
+        "run": str(run_.dir),
+        "model": cfg.model,
+        "data": cfg.data,
+        "seed": cfg.seed,
+        "metrics": metrics,
+        "summary": summarize(metrics),
+        "skipped": {**{k: v for k, v in previous.get("skipped", {}).items() if k not in results}, **skipped},
+        "settings": {"eval_seed": args.seed, "fast": args.fast, "device": str(device), "batch_size": args.batch_size,
+                     **counts, "test_images": len(test)},
+        "timing_s": {**previous.get("timing_s", {}), **timing},
+    }
+    if "dci" in metrics:
+        document["files"] = {"dci_importance": "figures/dci_importance.png"}
+    write_json(path, document)
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}")
+    print(f"wrote {path}")
+    return 0
