@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -66,6 +68,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fid-num", type=int, default=None, help="images per FID set (default 1000; --fast 200)")
     parser.add_argument("--psnr-num", type=int, default=None,
                         help="test images for PSNR (default: the whole test split; --fast 1000)")
+    parser.add_argument("--option", action="append", default=[], metavar="METRIC.NAME=VALUE",
+                        help="set one factor-metric argument, e.g. dci.num_train=2000 or dci.importance=random_forest "
+                             "(repeatable; applied after --fast)")
+
+
+def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["dci.num_train=2000", ...]`` -> ``{"dci": {"num_train": 2000}}`` (values parsed as JSON, else text).
+
+    >>> parse_options(["dci.num_train=20", "dci.importance=gbt"])
+    {'dci': {'num_train': 20, 'importance': 'gbt'}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        metric, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise ValueError(f"--option {item!r}: expected METRIC.NAME=VALUE, e.g. dci.num_train=2000")
+        if metric not in FACTOR_METRICS:
+            raise ValueError(f"--option {item!r}: unknown metric {metric!r}; choose one of {list(FACTOR_METRICS)}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(metric, {})[name] = value
+    return out
 
 
 def dci_with_importance(represent: Callable, data: Any, seed: int = 0, **settings: Any) -> tuple[dict[str, Any], Any]:
@@ -74,9 +101,7 @@ def dci_with_importance(represent: Callable, data: Any, seed: int = 0, **setting
     Returns the same dict as ``compute_dci(represent, data, seed=seed, **settings)``
     (tested) and the matrix for the heatmap.
     """
-    import inspect
-
-    from gwrep.eval.metrics import dci as dci_module
+    dci_module = importlib.import_module("gwrep.eval.metrics.dci")  # the module (the package exports the function)
     from gwrep.eval.metrics.utils import sample_train_test, with_settings
 
     params = inspect.signature(dci_module.compute_dci).parameters
@@ -114,10 +139,15 @@ def _factor_metric(name: str, model: Any, data: Any, args: argparse.Namespace, f
 
     module_name, function = FACTOR_METRICS[name]
     module = importlib.import_module(f"gwrep.eval.metrics.{module_name}")
-    settings = dict(module.FAST) if args.fast else {}
+    settings = {**(module.FAST if args.fast else {}), **parse_options(args.option).get(name, {})}
+    compute = getattr(module, function)
+    allowed = [p for p in inspect.signature(compute).parameters if p not in ("represent", "data", "seed")]
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise ValueError(f"{function} has no option(s) {unknown}; options: {allowed}")
     represent = model_representation(model, batch_size=args.batch_size)
     if name != "dci":
-        return getattr(module, function)(represent, data, seed=args.seed, **settings)
+        return compute(represent, data, seed=args.seed, **settings)
     from gwrep.eval.plots import plot_dci_importance
 
     out, matrix = dci_with_importance(represent, data, seed=args.seed, **settings)
@@ -139,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from gwrep.commands._runs import open_runs, read_json, write_json
     from gwrep.train.config import resolve_device
 
+    parse_options(args.option)  # bad options fail before any work
     (run_,) = open_runs([args.run_dir])
     cfg = run_.config
     device = resolve_device(args.device)
@@ -206,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         "summary": summarize(metrics),
         "skipped": {**{k: v for k, v in previous.get("skipped", {}).items() if k not in results}, **skipped},
         "settings": {"eval_seed": args.seed, "fast": args.fast, "device": str(device), "batch_size": args.batch_size,
-                     **counts, "test_images": len(test)},
+                     **counts, "test_images": len(test), "metric_options": parse_options(args.option)},
         "timing_s": {**previous.get("timing_s", {}), **timing},
     }
     if "dci" in metrics:

@@ -1,0 +1,162 @@
+"""Tests of gwrep/commands/eval.py (``gwrep eval``) on small run folders made here.
+
+A run folder is a TrainConfig saved as RUN/config.json plus a tiny linear model
+(``tests/tiny_models.py``, registered with monkeypatch) saved with save_model into
+RUN/model. The command's data loader is replaced by small in-memory test splits
+(a 64x64 procedural dSprites subset with factors, and plain images without), so the
+tests exercise the command, not the data loaders.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import gwrep.data
+import gwrep.registry as registry
+from gwrep.cli import main
+from gwrep.commands.eval import dci_with_importance, parse_options, summarize
+from gwrep.data.shapes2d import Shapes2D
+from gwrep.data.views import ArrayImageDataset, FactorDataset
+from gwrep.models.base import build_model, save_model
+from gwrep.train import TrainConfig
+from metrics_data import IdentityFactorData
+from tiny_models import ENTRY, NAME
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+
+@pytest.fixture(autouse=True)
+def tiny_model(monkeypatch):
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+
+
+@pytest.fixture
+def fake_data(monkeypatch):
+    """``gwrep.data.load`` replaced: "sprites" = 60 dSprites images with factors, "plain" = 40 random images."""
+
+    def load(name, root=None, split="train", **options):
+        if name == "sprites":
+            rows = np.random.default_rng(0).choice(Shapes2D().num_rows, 60, replace=False)
+            return FactorDataset(Shapes2D(), rows=rows)
+        if name == "plain":
+            images = np.random.default_rng(1).integers(0, 256, (40, 1, 28, 28), dtype=np.uint8)
+            return ArrayImageDataset(images, np.zeros(40))
+        raise ValueError(f"unknown data set {name!r}")
+
+    monkeypatch.setattr(gwrep.data, "load", load, raising=False)
+
+
+def make_run(tmp_path, data: str, image_shape=(1, 64, 64), seed: int = 0, name: str | None = None):
+    run_dir = tmp_path / (name or f"{data}-{seed}")
+    cfg = TrainConfig(model=NAME, data=data, steps=1, seed=seed, out=str(run_dir),
+                      model_options={"image_shape": list(image_shape), "latent_dim": 3})
+    run_dir.mkdir(parents=True)
+    cfg.save(run_dir / "config.json")
+    torch.manual_seed(seed)
+    save_model(build_model(NAME, image_shape=tuple(image_shape), latent_dim=3), run_dir / "model")
+    return run_dir
+
+
+class _Means(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=(2, 3)), x.std(dim=(2, 3))], 1)
+
+
+@pytest.fixture
+def toy_extractor(tmp_path):
+    path = tmp_path / "means.pt"
+    torch.jit.script(_Means()).save(str(path))
+    return path
+
+
+def test_eval_on_factor_data(tmp_path, fake_data, toy_extractor):
+    run_dir = make_run(tmp_path, "sprites")
+    rc = main(["eval", str(run_dir), "--metrics", "mig", "dci", "psnr", "fid", "recon_fid", "--fid-num", "30",
+               "--fid-extractor", str(toy_extractor),
+               "--option", "mig.num_train=300", "--option", "dci.num_train=200", "--option", "dci.num_test=100",
+               "--option", "dci.importance=random_forest", "--option", "dci.forest_trees=10"])
+    assert rc == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert set(doc["metrics"]) == {"mig", "dci", "psnr", "fid", "recon_fid"}
+    assert doc["metrics"]["dci"]["settings.num_train"] == 200
+    assert doc["settings"]["metric_options"]["dci"]["importance"] == "random_forest"
+    matrix = np.array(doc["metrics"]["dci"]["importance_matrix"])
+    assert matrix.shape == (3, 5)  # latent_dim x factors
+    assert (run_dir / "figures" / "dci_importance.png").stat().st_size > 10_000
+    assert doc["metrics"]["psnr"]["num_images"] == 60
+    assert doc["metrics"]["fid"]["num_real"] == 30 and doc["metrics"]["recon_fid"]["mode"] == "reconstructions"
+    for key in ("mig", "dci_disentanglement", "dci_completeness", "psnr", "fid", "recon_fid"):
+        assert np.isfinite(doc["summary"][key])
+    assert 0 <= doc["summary"]["mig"] <= 1
+
+    # A second call adds metrics to the same eval.json.
+    assert main(["eval", str(run_dir), "--metrics", "sap", "--option", "sap.num_train=200",
+                 "--option", "sap.num_test=100"]) == 0
+    doc2 = json.loads((run_dir / "eval.json").read_text())
+    assert set(doc2["metrics"]) == {"mig", "dci", "psnr", "fid", "recon_fid", "sap"}
+    assert doc2["metrics"]["mig"] == doc["metrics"]["mig"]
+
+
+def test_eval_on_plain_images_skips_factor_metrics_and_missing_fid(tmp_path, fake_data, monkeypatch, capsys):
+    import gwrep.eval.fid as fid
+
+    def absent():
+        raise FileNotFoundError(f"not installed: {fid.FID_EXTRA_HINT}")
+
+    monkeypatch.setattr(fid, "locate_inception", absent)
+    run_dir = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
+    assert main(["eval", str(run_dir)]) == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert set(doc["metrics"]) == {"psnr"}
+    assert "factors" in doc["skipped"]["mig"]
+    assert "gwrep[fid]" in doc["skipped"]["fid"] and "gwrep[fid]" in doc["skipped"]["recon_fid"]
+    assert "skipped fid" in capsys.readouterr().out
+    # Asked for by name, a missing extractor is an error, not a skip.
+    assert main(["eval", str(run_dir), "--metrics", "fid"]) == 2
+    assert "gwrep[fid]" in capsys.readouterr().err
+
+
+def test_eval_bad_input(tmp_path, fake_data, capsys):
+    plain = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
+    assert main(["eval", str(plain), "--metrics", "mig"]) == 2
+    assert "factor" in capsys.readouterr().err
+    mismatch = make_run(tmp_path, "sprites", image_shape=(1, 28, 28))
+    assert main(["eval", str(mismatch), "--metrics", "psnr"]) == 2
+    err = capsys.readouterr().err
+    assert "(1, 64, 64)" in err and "(1, 28, 28)" in err
+    sprites = make_run(tmp_path, "sprites", seed=1)
+    assert main(["eval", str(sprites), "--metrics", "mig", "--option", "mig.bogus=1"]) == 2
+    assert "bogus" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "nowhere")]) == 2
+    with pytest.raises(ValueError, match="METRIC.NAME=VALUE"):
+        parse_options(["dci=3"])
+    with pytest.raises(ValueError, match="unknown metric"):
+        parse_options(["psnr.num=3"])
+
+
+def test_dci_with_importance_equals_compute_dci():
+    from gwrep.eval.metrics import compute_dci
+
+    data = IdentityFactorData((4, 5, 6))
+    rng = np.random.default_rng(0)
+    mix = rng.normal(size=(3, 4))
+
+    def represent(x):
+        return x.reshape(len(x), -1) @ mix
+
+    settings = dict(num_train=200, num_test=100, importance="random_forest", forest_trees=10)
+    ours, matrix = dci_with_importance(represent, data, seed=3, **settings)
+    assert ours == compute_dci(represent, data, seed=3, **settings)
+    assert matrix.shape == (4, 3)
+    with pytest.raises(ValueError, match="no option"):
+        dci_with_importance(represent, data, bogus=1)
+
+
+def test_summarize_picks_headline_numbers():
+    metrics = {"dci": {"disentanglement": 0.5, "completeness": 0.25, "informativeness_test": 0.9,
+                       "settings.seed": 0}, "psnr": {"psnr": 20.0}}
+    assert summarize(metrics) == {"dci_disentanglement": 0.5, "dci_completeness": 0.25,
+                                  "dci_informativeness": 0.9, "psnr": 20.0}
