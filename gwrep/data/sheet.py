@@ -14,7 +14,7 @@ from gwrep.data.base import FactorData
 __all__ = ["traversal_factors", "save_contact_sheet"]
 
 
-def traversal_factors(factor_sizes: tuple[int, ...], base: np.ndarray, max_columns: int = 12) -> list[np.ndarray]:
+def traversal_factors(factor_sizes: tuple[int, ...], base: np.ndarray, max_columns: int = 15) -> list[np.ndarray]:
     """For each factor k, tuples equal to ``base`` except factor k at up to ``max_columns`` evenly spaced classes.
 
     >>> [t[:, 1].tolist() for t in traversal_factors((2, 5), np.array([0, 0]), max_columns=3)][1]
@@ -30,7 +30,7 @@ def traversal_factors(factor_sizes: tuple[int, ...], base: np.ndarray, max_colum
 
 
 def save_contact_sheet(data: FactorData, path: str | Path, *, base: np.ndarray | None = None, seed: int = 0,
-                       max_columns: int = 12, title: str | None = None) -> Path:
+                       max_columns: int = 15, title: str | None = None) -> Path:
     """Write a PNG grid: row k shows ``data`` with factor k varied alone from ``base``.
 
     ``base`` defaults to a factor tuple drawn with ``seed``. Columns are labelled by the

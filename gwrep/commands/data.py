@@ -1,0 +1,71 @@
+"""``gwrep data``: list the data sets, save a factor set's contact sheet, verify file checksums.
+
+    gwrep data list
+    gwrep data show shapes3d --out sheet.png [--root PATH] [--option variant=subset] [--seed 0]
+    gwrep data verify ../shared/data
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "list data sets, save a factor set's contact sheet (show), verify checksums of data files (verify)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("list", help="list the data sets, their options and protocols")
+    show = sub.add_parser("show", help="PNG grid of a factor set: one row per factor varied alone")
+    show.add_argument("name", help="a factor data set: shapes2d, shapes3d, dsprites, shapes3d-h5")
+    show.add_argument("--out", required=True, help="PNG file to write")
+    show.add_argument("--root", default=None, help="data file or folder (not for procedural sets)")
+    show.add_argument("--seed", type=int, default=0, help="seed of the base factor tuple (default 0)")
+    show.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                      help="data option, value parsed as JSON when possible (repeatable), e.g. variant=subset")
+    verify = sub.add_parser("verify", help="sha256 of a file or every file in a folder against the known sums")
+    verify.add_argument("path")
+    verify.add_argument("--all", action="store_true", help="also list each file with no known checksum")
+
+
+def _parse_options(items: list[str]) -> dict:
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option must be KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        from gwrep.data.catalog import COMMON_OPTIONS, DATASETS, PROTOCOLS
+
+        print(f"{'name':<12} {'factors':<8} {'root':<9} summary")
+        for name, entry in DATASETS.items():
+            print(f"{name:<12} {'yes' if entry.factors else 'no':<8} {'needed' if entry.needs_root else 'none':<9} "
+                  f"{entry.summary}")
+        print(f"\ncommon options: {', '.join(COMMON_OPTIONS)}; protocols: {', '.join(PROTOCOLS)}")
+        return 0
+    if args.action == "show":
+        from gwrep.data import load_factor_data
+        from gwrep.data.sheet import save_contact_sheet
+
+        data = load_factor_data(args.name, args.root, **_parse_options(args.option))
+        path = save_contact_sheet(data, args.out, seed=args.seed,
+                                  title=f"{args.name}: each row varies one factor alone (class index above each image)")
+        print(f"wrote {path}")
+        return 0
+    from gwrep.data.files import verify_checksums
+
+    results = verify_checksums(args.path)
+    unknown = [path for path, status in results if status == "unknown"]
+    for path, status in results:
+        if status != "unknown" or args.all or len(results) == 1:
+            print(f"{status:<8} {path}")
+    if unknown and not (args.all or len(results) == 1):
+        print(f"unknown  {len(unknown)} other file(s) with no known checksum (--all lists them)")
+    return 1 if any(status == "MISMATCH" for _, status in results) else 0

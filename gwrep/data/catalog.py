@@ -1,0 +1,161 @@
+"""The data-set catalogue behind :func:`gwrep.data.load` and :func:`gwrep.data.load_factor_data`.
+
+Each name maps to a builder (imported lazily) and its default image options. Common
+options, handled here for every set: ``image_size`` (28 or 64), ``channels`` (1 or 3),
+``seed`` (of the split permutation; default 0, keep it fixed to compare runs) and
+``protocol``:
+
+- ``protocol="gwae"``: the GWAE authors' setting, every image 64x64x3 in [0, 1]
+  (MNIST resized 28->64 and copied to 3 channels with a 90/10 train/val split;
+  Omniglot 105->64, not inverted, its evaluation alphabets (``split="test"``) the OoD
+  set; CelebA centre crop 144 then 64; factor sets split 80/10/10).
+- ``protocol="clean"``: MNIST and Omniglot 28x28 gray with Omniglot inverted to
+  MNIST's polarity (bright strokes on black); other sets at their defaults.
+
+Explicit options override the protocol, which overrides the set's defaults. Set-specific
+options (``polarity``, ``variant``, ``crop``, ``labels``) go to the builder; an unknown
+option raises ValueError listing the allowed ones.
+
+Factor sets (``shapes2d``, ``shapes3d``, ``dsprites``, ``shapes3d-h5``) split their rows
+into a seeded 80/10/10 train/val/test partition, or ``split="all"`` for every row; the
+view's ``factor_data`` is the whole set at the view's image shape, for the metrics.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from gwrep.data.transforms import ImageTransform
+
+__all__ = ["DataEntry", "DATASETS", "PROTOCOLS", "COMMON_OPTIONS", "load", "load_factor_data", "dataset_names"]
+
+
+@dataclass(frozen=True)
+class DataEntry:
+    """One data set: its builder ``module:function``, whether it has factors, needs a root, and defaults."""
+
+    target: str
+    summary: str
+    factors: bool = False
+    needs_root: bool = True
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def builder(self) -> Callable:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+DATASETS: dict[str, DataEntry] = {
+    "shapes2d": DataEntry("gwrep.data.shapes2d:Shapes2D", "procedural dSprites: 5 factors, 64x64 binary",
+                          factors=True, needs_root=False),
+    "shapes3d": DataEntry("gwrep.data.shapes3d:Shapes3D", "procedural 3D Shapes: 6 factors, 64x64 RGB",
+                          factors=True, needs_root=False),
+    "dsprites": DataEntry("gwrep.data.dsprites:build_factor_data",
+                          "dSprites from DeepMind's npz or the subsets (variant=official|downsampled|subset)",
+                          factors=True),
+    "shapes3d-h5": DataEntry("gwrep.data.shapes3d_h5:build_factor_data", "DeepMind's 3dshapes.h5, read lazily",
+                             factors=True),
+    "mnist": DataEntry("gwrep.data.mnist:build_dataset", "MNIST from the four IDX files; labels",
+                       defaults={"image_size": 28}),
+    "omniglot": DataEntry("gwrep.data.omniglot:build_dataset",
+                          "Omniglot from the npz files or PNG folders (polarity=original|mnist); labels",
+                          defaults={"image_size": 28}),
+    "celeba": DataEntry("gwrep.data.images:build_celeba", "CelebA aligned JPEGs, centre crop 144/178, 64x64",
+                        defaults={"image_size": 64}),
+    "folder": DataEntry("gwrep.data.images:build_folder", "any folder of images (crop=None|square|PX)",
+                        defaults={"image_size": 64}),
+}
+
+PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
+    "gwae": {name: {"image_size": 64, "channels": 3, **({"polarity": "original"} if name == "omniglot" else {})}
+             for name in DATASETS},
+    "clean": {"mnist": {"image_size": 28, "channels": 1},
+              "omniglot": {"image_size": 28, "channels": 1, "polarity": "mnist"}},
+}
+COMMON_OPTIONS = ("image_size", "channels", "seed", "protocol")
+
+
+def dataset_names() -> list[str]:
+    return list(DATASETS)
+
+
+def _entry(name: str) -> DataEntry:
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransform, int, dict[str, Any]]:
+    """Entry, transform, seed and builder-specific options after protocol and defaults."""
+    entry = _entry(name)
+    protocol = options.pop("protocol", None)
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be None or one of {', '.join(map(repr, PROTOCOLS))}; got {protocol!r}")
+    merged = {**entry.defaults, **(PROTOCOLS[protocol].get(name, {}) if protocol else {}), **options}
+    builder = entry.builder()
+    params = inspect.signature(builder.__init__ if inspect.isclass(builder) else builder).parameters
+    specific = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(merged) - set(COMMON_OPTIONS) - set(specific))
+    if unknown:
+        allowed = ", ".join(list(COMMON_OPTIONS) + specific)
+        raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; allowed: {allowed}")
+    seed = merged.pop("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    transform = ImageTransform(merged.pop("image_size", None), merged.pop("channels", None))
+    return entry, transform, seed, merged
+
+
+def _root(entry: DataEntry, name: str, root: str | Path | None) -> str | Path | None:
+    if root is None and entry.needs_root:
+        raise ValueError(f"data set {name!r} needs root=PATH (see 'gwrep data list')")
+    if root is not None and not entry.needs_root:
+        raise ValueError(f"data set {name!r} is procedural and takes no root (got {root!r})")
+    return root
+
+
+def _factor_data(entry: DataEntry, name: str, root, specific: dict[str, Any]):
+    builder = entry.builder()
+    return builder(**specific) if not entry.needs_root else builder(_root(entry, name, root), **specific)
+
+
+def load(name: str, root: str | Path | None = None, split: str = "train", **options: Any):
+    """The data set ``name`` as a torch ``Dataset``: ``ds[i] -> (image (C,H,W) float32 in [0,1], target int64)``.
+
+    See the module docstring for names, splits, options and protocols. Factor sets carry
+    ``ds.factor_data``; every set has ``ds.image_shape``.
+
+    >>> ds = load("shapes2d", split="val", image_size=28)
+    >>> len(ds), ds.image_shape, ds[0][1].tolist() == ds.factor_data.row_factors(ds.rows[:1])[0].tolist()
+    (73728, (1, 28, 28), True)
+    """
+    entry, transform, seed, specific = _resolve(name, dict(options))
+    _root(entry, name, root)
+    if entry.factors:
+        from gwrep.data.views import FactorDataset, split_rows
+
+        data = _factor_data(entry, name, root, specific)
+        return FactorDataset(data, split_rows(data.num_rows, split, seed), transform)
+    return entry.builder()(root, split, transform, seed, **specific)
+
+
+def load_factor_data(name: str, root: str | Path | None = None, **options: Any):
+    """The factor data set ``name`` (a :class:`~gwrep.data.base.FactorData`) at the requested image shape.
+
+    >>> data = load_factor_data("shapes3d", image_size=28, channels=1)
+    >>> data.factor_sizes, data.observation_shape
+    ((10, 10, 10, 8, 4, 15), (1, 28, 28))
+    """
+    entry, transform, _, specific = _resolve(name, dict(options))
+    if not entry.factors:
+        factor_sets = [n for n, e in DATASETS.items() if e.factors]
+        raise ValueError(f"data set {name!r} has no ground-truth factors; factor sets: {', '.join(factor_sets)}")
+    data = _factor_data(entry, name, root, specific)
+    if transform == ImageTransform():
+        return data
+    from gwrep.data.factordata import TransformedFactorData
+
+    return TransformedFactorData(data, transform)
