@@ -47,3 +47,9 @@ def noise(num_codes: int, seed: int = 2) -> Callable[[np.ndarray], np.ndarray]:
     """Codes independent of the observations: standard normal, from a generator seeded once."""
     rng = np.random.default_rng(seed)
     return lambda x: rng.normal(size=(x.shape[0], num_codes))
+
+
+def factor_grid(data: FactorData, repeats: int = 1) -> np.ndarray:
+    """Every factor combination ``repeats`` times, (repeats * prod(sizes), K): factors exactly independent."""
+    grid = np.stack(np.meshgrid(*[np.arange(s) for s in data.factor_sizes], indexing="ij"), -1)
+    return np.tile(grid.reshape(-1, data.num_factors), (repeats, 1)).astype(np.int64)
