@@ -1,0 +1,95 @@
+"""Tests for gwrep.baselines.factor_vae (baselines/factor_vae.py): TC term and gradient routing."""
+import pytest
+import torch
+
+from baselines_data import TINY_DISCRIMINATOR, binary_squares, forward_by_hand, loss_with_seed
+from gwrep.baselines.factor_vae import FactorVAE, FactorVAEConfig
+from gwrep.baselines.regularizers import permute_dims
+from gwrep.models.base import build_model
+
+
+def _model(**options):
+    return build_model("factor-vae", image_shape=(1, 28, 28), latent_dim=3, **{**TINY_DISCRIMINATOR, **options})
+
+
+def test_loss_adds_gamma_times_density_ratio():
+    model = _model(gamma=7.0)
+    x = binary_squares(4)
+    loss, terms = loss_with_seed(model, x, seed=6)
+    hand = forward_by_hand(model, x, seed=6)
+    with torch.no_grad():
+        d = torch.softmax(model.discriminator(hand["z"]), dim=1)[:, 0]  # D(z) = P(z is from q(z))
+        tc = torch.log(d / (1 - d)).mean()
+    assert float(terms["tc"]) == pytest.approx(float(tc), rel=1e-4, abs=1e-5)
+    assert float(loss) == pytest.approx(float(hand["reconstruction"] + hand["kl"] + 7.0 * tc), rel=1e-5)
+
+
+def test_vae_step_sends_no_gradient_into_the_discriminator():
+    model = _model()
+    loss, _ = model.loss(binary_squares(4))
+    loss.backward()
+    assert all(p.grad is None for p in model.discriminator.parameters())
+    assert any(p.grad is not None and torch.count_nonzero(p.grad) > 0 for p in model.encoder.parameters())
+    main = {id(p) for group in model.optimizers["main"].param_groups for p in group["params"]}
+    assert main.isdisjoint(id(p) for p in model.discriminator.parameters())
+
+
+def test_discriminator_step_sends_no_gradient_into_the_encoder_and_moves_only_d():
+    model = _model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    logs = model.inner_updates(binary_squares(8))
+    assert set(logs) == {"discriminator_loss", "discriminator_accuracy"}
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert all(p.grad is None for p in model.decoder.parameters())
+    after = model.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(k.startswith("discriminator.") for k in moved)
+
+
+def test_discriminator_sees_the_first_half_against_the_permuted_second_half(monkeypatch):
+    model = _model()
+    seen = {}
+
+    def spy(z, z_other, generator=None):
+        seen["z"], seen["z_other"] = z, z_other
+        return FactorVAE.discriminator_loss(model, z, z_other, generator)
+
+    monkeypatch.setattr(model, "discriminator_loss", spy)
+    x = binary_squares(8)
+    torch.manual_seed(0)
+    model.inner_updates(x)
+    assert seen["z"].shape == seen["z_other"].shape == (4, 3)
+    assert not seen["z"].requires_grad and not seen["z_other"].requires_grad  # detached codes
+    mean, logvar = model.encode(x)
+    torch.manual_seed(0)
+    z = (mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape)).detach()
+    torch.testing.assert_close(seen["z"], z[:4])
+    torch.testing.assert_close(seen["z_other"], z[4:])
+
+
+def test_discriminator_loss_is_cross_entropy_on_permuted_codes():
+    model = _model()
+    z, other = torch.randn(5, 3), torch.randn(5, 3)
+    g = torch.Generator().manual_seed(3)
+    loss, _ = model.discriminator_loss(z, other, g)
+    perm = permute_dims(other, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        p_real = torch.softmax(model.discriminator(z), 1)[:, 0]
+        p_perm = torch.softmax(model.discriminator(perm), 1)[:, 1]
+    want = -0.5 * (p_real.log().mean() + p_perm.log().mean())
+    assert float(loss.detach()) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_training_step_needs_two_halves():
+    with pytest.raises(ValueError, match="at least 4"):
+        _model().training_step(binary_squares(3))
+
+
+def test_defaults_and_optimizers():
+    cfg = FactorVAEConfig()
+    assert (cfg.gamma, cfg.discriminator_hidden, cfg.discriminator_layers) == (10.0, 1000, 6)
+    assert (cfg.discriminator_lr, cfg.discriminator_betas) == (1e-4, (0.5, 0.9))
+    opt = _model().optimizers["discriminator"]
+    assert opt.defaults["betas"] == (0.5, 0.9) and opt.defaults["lr"] == 1e-4
+    with pytest.raises(ValueError, match="gamma"):
+        FactorVAEConfig(gamma=-1.0)
