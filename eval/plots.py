@@ -55,8 +55,8 @@ def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
             raise ValueError(f"curve {name!r}: fpr {fpr.shape} and tpr {tpr.shape} must be equal-length 1-D arrays")
         ax.plot(fpr, tpr, lw=1.8, label=f"{name} (AUROC {auroc:.3f})", drawstyle="default")
     ax.plot([0, 1], [0, 1], ls="--", lw=1.0, color="0.5", label="chance (AUROC 0.5)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.005)
+    ax.set_xlim(-0.015, 1.015)  # curves along the edges (perfect detectors) stay visible
+    ax.set_ylim(-0.015, 1.015)
     ax.set_aspect("equal")
     ax.set_xlabel("false positive rate (in-distribution flagged)", fontsize=_LABEL)
     ax.set_ylabel("true positive rate (OoD flagged)", fontsize=_LABEL)

@@ -1,8 +1,6 @@
 """Tests of gwrep/commands/eval.py (``gwrep eval``) on small run folders made here.
 
-A run folder is a TrainConfig saved as RUN/config.json plus a tiny linear model
-(``tests/tiny_models.py``, registered with monkeypatch) saved with save_model into
-RUN/model. The command's data loader is replaced by small in-memory test splits
+Run folders come from ``tests/run_folders.py`` (config.json + an untrained tiny model). The command's data loader is replaced by small in-memory test splits
 (a 64x64 procedural dSprites subset with factors, and plain images without), so the
 tests exercise the command, not the data loaders.
 """
@@ -20,9 +18,8 @@ from gwrep.cli import main
 from gwrep.commands.eval import dci_with_importance, parse_options, summarize
 from gwrep.data.shapes2d import Shapes2D
 from gwrep.data.views import ArrayImageDataset, FactorDataset
-from gwrep.models.base import build_model, save_model
-from gwrep.train import TrainConfig
 from metrics_data import IdentityFactorData
+from run_folders import make_run
 from tiny_models import ENTRY, NAME
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -47,17 +44,6 @@ def fake_data(monkeypatch):
         raise ValueError(f"unknown data set {name!r}")
 
     monkeypatch.setattr(gwrep.data, "load", load, raising=False)
-
-
-def make_run(tmp_path, data: str, image_shape=(1, 64, 64), seed: int = 0, name: str | None = None):
-    run_dir = tmp_path / (name or f"{data}-{seed}")
-    cfg = TrainConfig(model=NAME, data=data, steps=1, seed=seed, out=str(run_dir),
-                      model_options={"image_shape": list(image_shape), "latent_dim": 3})
-    run_dir.mkdir(parents=True)
-    cfg.save(run_dir / "config.json")
-    torch.manual_seed(seed)
-    save_model(build_model(NAME, image_shape=tuple(image_shape), latent_dim=3), run_dir / "model")
-    return run_dir
 
 
 class _Means(torch.nn.Module):

@@ -76,7 +76,7 @@ def _protocol_for(model, name: str | None, polarity: str | None) -> dict[str, An
     return options
 
 
-def _subset(dataset, num: int | None, seed: int, what: str):
+def _subset(dataset, num: int | None, seed: int):
     """A seeded random subset of ``num`` images, in index order (all when ``num`` is None or larger)."""
     import numpy as np
     import torch
@@ -84,8 +84,6 @@ def _subset(dataset, num: int | None, seed: int, what: str):
     total = len(dataset)
     if num is None or num >= total:
         return dataset, total
-    if num <= 0:
-        raise ValueError(f"number of {what} images must be positive, got {num}")
     index = np.sort(np.random.default_rng(seed).choice(total, size=num, replace=False))
     return torch.utils.data.Subset(dataset, index.tolist()), num
 
@@ -115,9 +113,9 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     out_split = args.out_split or DEFAULT_OUT_SPLIT.get(args.data_out, "test")
     ds_in, options_in = _load(name_in, args.in_split, root, protocol, args.seed)
     ds_out, options_out = _load(args.data_out, out_split, root, protocol, args.seed)
-    ds_in, num_in = _subset(ds_in, args.num_in, args.seed, "in-distribution")
+    ds_in, num_in = _subset(ds_in, args.num_in, args.seed)
     num_out_requested = args.num if args.num is not None else num_in
-    ds_out, num_out = _subset(ds_out, num_out_requested, args.seed + 1, "OoD")
+    ds_out, num_out = _subset(ds_out, num_out_requested, args.seed + 1)
     if num_out < num_out_requested:
         print(f"note: {args.data_out} {out_split} has only {num_out} images (< {num_out_requested} requested); using all")
 
@@ -153,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
     from gwrep.commands._runs import markdown_table, open_runs, run_label, write_json
     from gwrep.eval.plots import plot_roc_curves
 
+    for flag, value in (("--num", args.num), ("--num-in", args.num_in), ("--batch-size", args.batch_size)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{flag} must be a positive number of images, got {value}")
     runs = open_runs(args.runs)
     results = [evaluate_run(r, args) for r in runs]
     header = ["run", "AUROC", "AUPR-in", "AUPR-out", "FPR@95%TPR", "n_in", "n_out", "protocol"]

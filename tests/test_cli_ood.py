@@ -1,0 +1,120 @@
+"""Tests of gwrep/commands/ood.py (``gwrep ood``) on small run folders made here.
+
+The data loader is replaced by in-memory sets that record the options they were asked
+for ("digits": dark images with a bright square, "letters": bright images), so the
+tests check the protocol the command passes (sizes, channels, Omniglot polarity, split,
+counts) and the files it writes.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import gwrep.data
+import gwrep.registry as registry
+from gwrep.cli import main
+from gwrep.data.views import ArrayImageDataset
+from gwrep.eval.ood import ood_metrics
+from run_folders import make_run
+from tiny_models import ENTRY, NAME
+
+
+@pytest.fixture(autouse=True)
+def tiny_model(monkeypatch):
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """``gwrep.data.load`` replaced; returns the list of (name, split, options) it was called with."""
+    seen = []
+
+    def load(name, root=None, split="train", **options):
+        seen.append((name, split, options))
+        size, channels = options["image_size"], options["channels"]
+        n, seed = {"digits": (50, 1), "omniglot": (80, 2), "tiny": (20, 3)}[name]
+        rng = np.random.default_rng(seed)
+        images = rng.integers(0, 40, (n, channels, size, size), dtype=np.uint8)
+        if name == "omniglot":
+            images = images + 200  # bright: far from the in-distribution images
+        return ArrayImageDataset(images.astype(np.uint8), np.zeros(n))
+
+    monkeypatch.setattr(gwrep.data, "load", load, raising=False)
+    return seen
+
+
+def test_ood_one_run_writes_protocol_and_files(tmp_path, calls):
+    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    assert main(["ood", str(run_dir), "--out", "omniglot"]) == 0
+    # Default protocol from the model's (1, 28, 28) input: clean; omniglot evaluation split, MNIST polarity.
+    assert calls[0] == ("digits", "test", {"image_size": 28, "channels": 1, "seed": 0})
+    assert calls[1] == ("omniglot", "evaluation", {"image_size": 28, "channels": 1, "polarity": "mnist", "seed": 0})
+    doc = json.loads((run_dir / "ood.json").read_text())
+    p = doc["protocol"]
+    assert (p["name"], p["image_size"], p["channels"], p["polarity"]) == ("clean", 28, 1, "mnist")
+    assert p["num_in"] == 50 and p["num_out"] == 50  # as many OoD images as in-distribution ones
+    scores = np.load(run_dir / "ood_scores.npz", allow_pickle=False)
+    assert scores["scores_in"].shape == (50,) and scores["scores_out"].shape == (50,)
+    assert doc["metrics"] == pytest.approx(ood_metrics(scores["scores_in"], scores["scores_out"]))
+    assert doc["summary"]["ood_auroc"] == doc["metrics"]["auroc"]
+    assert (run_dir / doc["files"]["figure"]).stat().st_size > 10_000
+
+
+def test_ood_several_runs_table_and_figure(tmp_path, calls, capsys):
+    runs = [make_run(tmp_path, "digits", image_shape=(3, 64, 64), seed=s) for s in (0, 1)]
+    out = tmp_path / "cmp"
+    argv = ["ood", *map(str, runs), "--out", "omniglot", "--num", "30", "--num-in", "40", "--out-dir", str(out)]
+    assert main(argv) == 0
+    assert calls[1][2]["polarity"] == "original" and calls[1][2]["image_size"] == 64  # gwae protocol
+    table = json.loads((out / "ood_table.json").read_text())
+    assert list(table) == [f"{NAME} s0", f"{NAME} s1"]
+    assert all(row["protocol"]["num_in"] == 40 and row["protocol"]["num_out"] == 30 for row in table.values())
+    assert (out / "ood_roc.png").is_file()
+    printed = capsys.readouterr().out
+    assert "AUROC" in printed and f"{NAME} s1" in printed
+    assert (out / "ood_table.md").read_text().count("\n") == 4  # header, rule, two runs
+
+
+def test_ood_subset_is_seeded(tmp_path, calls):
+    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "digits"])
+    a = np.load(run_dir / "ood_scores.npz")["scores_out"]
+    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "digits"])
+    b = np.load(run_dir / "ood_scores.npz")["scores_out"]
+    main(["ood", str(run_dir), "--num", "10", "--seed", "4", "--in", "digits"])
+    c = np.load(run_dir / "ood_scores.npz")["scores_out"]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_ood_protocol_must_match_model(tmp_path, calls, capsys):
+    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    assert main(["ood", str(run_dir), "--protocol", "gwae"]) == 2
+    err = capsys.readouterr().err
+    assert "(3, 64, 64)" in err and "(1, 28, 28)" in err
+    odd = make_run(tmp_path, "digits", image_shape=(1, 64, 64), name="odd")
+    assert main(["ood", str(odd)]) == 2
+    assert "no OoD protocol matches" in capsys.readouterr().err
+    assert main(["ood", str(run_dir), "--num", "0"]) == 2
+    assert "--num" in capsys.readouterr().err
+    assert calls == []  # every check fails before any data is loaded
+
+
+def test_ood_small_out_set_uses_all(tmp_path, calls, capsys):
+    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    assert main(["ood", str(run_dir), "--out", "tiny", "--out-split", "test"]) == 0
+    assert "only 20 images" in capsys.readouterr().out
+    assert json.loads((run_dir / "ood.json").read_text())["protocol"]["num_out"] == 20
+
+
+@pytest.mark.slow
+def test_ood_real_mnist_omniglot(tmp_path, data_root):
+    """The real loaders: MNIST test split vs Omniglot evaluation alphabets, clean protocol, 500 each."""
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    assert main(["ood", str(run_dir), "--data-root", str(data_root), "--num-in", "500"]) == 0
+    doc = json.loads((run_dir / "ood.json").read_text())
+    assert doc["protocol"]["num_out"] == 500 and doc["protocol"]["out"]["split"] == "evaluation"
+    assert 0.0 <= doc["metrics"]["auroc"] <= 1.0
