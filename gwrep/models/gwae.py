@@ -1,0 +1,288 @@
+"""GWAE: the Gromov-Wasserstein Autoencoder (Nakagawa et al., ICLR 2023, arXiv 2209.07007).
+
+The objective, as the authors' code trains it (DESIGN.md, "GWAE, as the authors' code does it"):
+
+    L = c_GW L_GW + c_W L_W + c_D L_D + c_H L_H      (c_H = 0.03, the others 1)
+
+- L_GW, the GW term. ``gw_term="paper"``: the sample estimator of the paper's relaxed GW
+  objective (Eq. 9), mean_ij | ||G(z_i) - G(z_j)|| - (beta / s) ||z_i - z_j|| | over prior
+  samples z ~ p_theta (:func:`gwrep.ot.gwae_gw_loss`); only the decoder G, the prior and
+  beta = exp(log_beta) learn from it, the encoder never sees it. ``gw_term="entropic"``:
+  the entropic GW between the data batch x and the encoded batch z ~ q(z|x) scaled by
+  beta / s (:func:`gwrep.ot.coupled_gw_loss`); there the encoder and beta learn from it.
+- L_W = E_x E_{z~q(z|x)} 1/2 ||x - G(z)||^2 summed over pixels (Eq. 10's reconstruction).
+- L_D, the merged sufficient condition (Sec. 4.1): mean f(G(z_p), z_p) - mean f(x, z_q) with
+  a joint critic f trained ``critic_steps`` times per main step to maximise it, with WGAN-GP
+  (Gulrajani et al. 2017) on joint interpolations of the two pairs and spectral norm
+  (Miyato et al. 2018); or ``divergence="mmd"``: MMD_IMQ(z_q, z_p) (the authors' ablation).
+- L_H = - mean sum_k log sigma_k^2, the encoder-entropy term.
+
+Critic loop cost. The authors re-run the encoder, the prior and two decoder passes with
+full autograd graphs in every one of the 5 critic steps and throw the graphs away. Here
+the encoder and the prior's decoded samples are computed once per main step without a
+graph (the critic's maximisation does not change them), each critic step only redraws the
+posterior noise, and the main step decodes posterior and prior codes in one batch with the
+critic's parameters frozen. ``benchmarks/train_step.py`` measures the difference.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor, nn
+
+import gwrep.ot as gwot
+from gwrep.config import check_choice, check_nonnegative, check_positive
+from gwrep.models.base import Model, ModelConfig, parameters_of
+from gwrep.models.losses import gaussian_entropy_term, reconstruction_loss, reparameterize
+from gwrep.nets import build_decoder, build_encoder
+from gwrep.nets.gwae_nets import JointCritic
+from gwrep.priors import build_prior, check_prior_options
+
+__all__ = ["GWAEConfig", "GWAE", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction"]
+
+GW_TERMS = ("paper", "entropic")
+DIVERGENCES = ("critic", "mmd")
+
+
+@dataclasses.dataclass
+class GWAEConfig(ModelConfig):
+    """GWAE's options (defaults: the authors' ``settings/gwae.yaml``).
+
+    Attributes:
+        architecture: encoder/decoder family; ``"gwae"`` = the authors' nets, ``"dlib"`` works too.
+        reconstruction: ``"gaussian"`` (L_W = 1/2 ||x - G(z)||^2, the authors') or
+            ``"bernoulli"`` (cross-entropy with the decoder logits); ``"auto"`` as ModelConfig.
+        prior: registered prior name (``gaussian``, ``np``, ``fnp``, ``gmp``).
+        prior_options: keyword options of the prior (e.g. ``{"num_components": 10}`` for gmp).
+        gw_term: ``"paper"`` (sample estimator on prior samples) or ``"entropic"`` (entropic GW
+            between the data batch and the encoded batch).
+        gw_epsilon: entropic regularisation of the ``"entropic"`` GW term.
+        coef_gw, coef_w, coef_d, coef_h: weights of L_GW, L_W, L_D, L_H (1, 1, 1, 0.03).
+        beta_init: initial scale beta of the latent distances (authors: 2.5).
+        learn_beta: learn log beta with the main optimizer (authors: yes).
+        divergence: ``"critic"`` (joint WGAN-GP critic) or ``"mmd"`` (IMQ MMD on z).
+        critic_steps: critic updates per main step (authors: 5).
+        critic_lr: RMSprop learning rate of the critic (authors: 1e-4).
+        gp_coef: WGAN-GP coefficient (authors: 10).
+        critic_drift: weight of the drift term E[f^2] on both pairs in the critic loss (the
+            authors add 1e-4 E[f^2] inside the penalty scaled by 10, i.e. 1e-3).
+        critic_spectral_norm: spectral normalisation of every critic layer (authors: yes).
+        critic_resample: draw and decode fresh prior samples in every critic step (the
+            authors' sampling; costs one decoder pass per step) instead of once per main step.
+        mmd_scale: kernel scale of the MMD ablation (``None`` = the WAE paper's scales).
+    """
+
+    architecture: str = "gwae"
+    reconstruction: str = "gaussian"
+    prior: str = "fnp"
+    prior_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    gw_term: str = "paper"
+    gw_epsilon: float = 0.1
+    coef_gw: float = 1.0
+    coef_w: float = 1.0
+    coef_d: float = 1.0
+    coef_h: float = 0.03
+    beta_init: float = 2.5
+    learn_beta: bool = True
+    divergence: str = "critic"
+    critic_steps: int = 5
+    critic_lr: float = 1e-4
+    gp_coef: float = 10.0
+    critic_drift: float = 1e-3
+    critic_spectral_norm: bool = True
+    critic_resample: bool = False
+    mmd_scale: float | None = None
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("coef_gw", "coef_w", "coef_d", "coef_h", "gp_coef", "critic_drift"):
+            check_nonnegative(name, getattr(self, name))
+        for name in ("gw_epsilon", "beta_init", "critic_lr"):
+            check_positive(name, getattr(self, name))
+        check_positive("critic_steps", self.critic_steps, integer=True)
+        check_choice("gw_term", self.gw_term, GW_TERMS)
+        check_choice("divergence", self.divergence, DIVERGENCES)
+        if not isinstance(self.prior_options, dict):
+            raise ValueError(f"prior_options must be a dict, got {type(self.prior_options).__name__}")
+        check_prior_options(self.prior, self.prior_options)  # unknown prior -> ValueError listing names
+        if self.mmd_scale is not None:
+            check_positive("mmd_scale", self.mmd_scale)
+
+
+def wasserstein_reconstruction(x: Tensor, logits: Tensor, kind: str) -> Tensor:
+    """L_W: batch mean of 1/2 ||x - sigmoid(logits)||^2 (``"gaussian"``) or of the Bernoulli NLL."""
+    per_sample = reconstruction_loss(x, logits, kind)  # (N,)
+    return (0.5 * per_sample if kind == "gaussian" else per_sample).mean()
+
+
+def joint_gradient_penalty(critic: nn.Module, x_a: Tensor, z_a: Tensor, x_b: Tensor, z_b: Tensor,
+                           t: Tensor | None = None) -> Tensor:
+    """WGAN-GP on joint interpolations: mean_i (||grad_(x,z) f(x_t, z_t)||_2 - 1)^2.
+
+    Gulrajani et al. 2017, Eq. 3, on the pair space: x_t = t x_a + (1 - t) x_b and
+    z_t = t z_a + (1 - t) z_b with one t ~ U(0, 1) per sample shared by image and code;
+    the gradient norm is over the concatenation of both parts.
+
+    Args:
+        critic: f(x, z) -> (N, 1).
+        x_a, x_b: (N, C, H, W) images; z_a, z_b: (N, d) codes (no gradient needed).
+        t: (N,) interpolation weights; drawn uniformly when ``None``.
+    """
+    n = x_a.shape[0]
+    if t is None:
+        t = torch.rand(n, dtype=x_a.dtype, device=x_a.device)
+    x_t = (t.view(n, 1, 1, 1) * x_a + (1 - t.view(n, 1, 1, 1)) * x_b).detach().requires_grad_(True)
+    z_t = (t.view(n, 1) * z_a + (1 - t.view(n, 1)) * z_b).detach().requires_grad_(True)
+    out = critic(x_t, z_t)
+    grad_x, grad_z = torch.autograd.grad(out.sum(), [x_t, z_t], create_graph=True)
+    norm = torch.cat([grad_x.flatten(1), grad_z], dim=1).norm(dim=1)  # (N,)
+    return (norm - 1).pow(2).mean()
+
+
+def critic_objective(critic: nn.Module, x_q: Tensor, z_q: Tensor, x_p: Tensor, z_p: Tensor,
+                     gp_coef: float, drift: float) -> tuple[Tensor, dict[str, Tensor]]:
+    """The critic's loss: -(mean f(x_p, z_p) - mean f(x_q, z_q)) + gp_coef GP + drift (E f_q^2 + E f_p^2).
+
+    (x_q, z_q) are inference pairs (data, code from q(z|x)), (x_p, z_p) generative pairs
+    (G(z), z with z from the prior). Minimising this maximises L_D over the critic.
+    """
+    f_q, f_p = critic(x_q, z_q), critic(x_p, z_p)
+    gap = f_p.mean() - f_q.mean()
+    penalty = joint_gradient_penalty(critic, x_q, z_q, x_p, z_p)
+    drift_term = f_q.pow(2).mean() + f_p.pow(2).mean()
+    loss = -gap + gp_coef * penalty + drift * drift_term
+    return loss, {"critic_loss": loss.detach(), "critic_gap": gap.detach(), "critic_gp": penalty.detach()}
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module | None) -> Iterator[None]:
+    """Turn off ``requires_grad`` of ``module``'s parameters inside the block (restored after)."""
+    if module is None:
+        yield
+        return
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+class GWAE(Model):
+    """Gromov-Wasserstein Autoencoder with a learnable meta-prior (see the module docstring).
+
+    Players: encoder q(z|x) (Gaussian, mean and log-variance), decoder G (pixel logits),
+    prior p_theta (a :mod:`gwrep.priors` module), scale log_beta, and the joint critic f
+    (trained in :meth:`inner_updates`). RMSprop for every player (the authors').
+    """
+
+    config_class = GWAEConfig
+
+    def __init__(self, config: GWAEConfig):
+        super().__init__(config)
+        c = config
+        self.encoder = build_encoder(c.architecture, c.image_shape, 2 * c.latent_dim)
+        self.decoder = build_decoder(c.architecture, c.image_shape, c.latent_dim)
+        self.prior = build_prior(c.prior, c.latent_dim, **c.prior_options)
+        self.log_beta = nn.Parameter(torch.tensor(math.log(c.beta_init)), requires_grad=c.learn_beta)
+        self.critic = (JointCritic(c.image_shape, c.latent_dim, spectral=c.critic_spectral_norm)
+                       if c.divergence == "critic" else None)
+
+    # ------------------------------------------------------------------ hooks
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        mean, logvar = self.encoder(x).chunk(2, dim=1)
+        return mean, logvar
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        return self.decoder(z)
+
+    def prior_sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return self.prior.sample(n, generator=generator)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        main = [p for p in parameters_of(self.encoder, self.decoder, self.prior) if p.requires_grad]
+        if self.log_beta.requires_grad:
+            main.append(self.log_beta)
+        optimizers = {"main": torch.optim.RMSprop(main, lr=self.config.lr)}
+        if self.critic is not None:
+            optimizers["critic"] = torch.optim.RMSprop(self.critic.parameters(), lr=self.config.critic_lr)
+        return optimizers
+
+    def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
+        """The unweighted terms ``gw``, ``w``, ``d``, ``h`` of one batch (with graphs)."""
+        c = self.config
+        n = x.shape[0]
+        mean, logvar = self.encode(x)
+        z_q = reparameterize(mean, logvar)
+        z_p = self.prior(n)
+        logits_q, logits_p = self.decode_logits(torch.cat([z_q, z_p])).split(n)  # one decoder pass
+        x_p = torch.sigmoid(logits_p)
+        if c.gw_term == "paper":
+            gw = gwot.gwae_gw_loss(x_p, z_p, self.log_beta)
+        else:
+            scale = z_q.std(dim=0).mean().clamp(min=1e-8)
+            gw = gwot.coupled_gw_loss(x.flatten(1), z_q * (self.log_beta.exp() / scale), epsilon=c.gw_epsilon)
+        if self.critic is not None:
+            with _frozen(self.critic):  # the critic's parameters are not the main step's to learn
+                d = self.critic(x_p, z_p).mean() - self.critic(x, z_q).mean()
+        else:
+            d = gwot.mmd_imq(z_q, z_p, scale=c.mmd_scale)
+        return {"gw": gw, "w": wasserstein_reconstruction(x, logits_q, c.reconstruction_kind),
+                "d": d, "h": gaussian_entropy_term(logvar)}
+
+    def loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        c = self.config
+        terms = self.loss_terms(x)
+        total = c.coef_gw * terms["gw"] + c.coef_w * terms["w"] + c.coef_d * terms["d"] + c.coef_h * terms["h"]
+        return total, {**terms, "beta": self.log_beta.detach().exp()}
+
+    @torch.no_grad()
+    def _generative_pairs(self, n: int) -> tuple[Tensor, Tensor]:
+        z_p = self.prior(n)
+        return self.decode(z_p), z_p
+
+    def inner_updates(self, x: Tensor) -> dict[str, float]:
+        """``critic_steps`` updates of the critic; nothing else moves (no graphs through the others)."""
+        if self.critic is None:
+            return {}
+        c = self.config
+        with torch.no_grad():
+            mean, logvar = self.encode(x)
+            std = torch.exp(0.5 * logvar)
+            x_p, z_p = self._generative_pairs(x.shape[0])
+        opt = self.optimizers["critic"]
+        logs: dict[str, Tensor] = {}  # the last critic step's values
+        for step in range(c.critic_steps):
+            if c.critic_resample and step > 0:
+                x_p, z_p = self._generative_pairs(x.shape[0])
+            z_q = mean + std * torch.randn_like(std)
+            loss, logs = critic_objective(self.critic, x, z_q, x_p, z_p, c.gp_coef, c.critic_drift)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return {k: float(v) for k, v in logs.items()}
+
+    @torch.no_grad()
+    def ood_score(self, x: Tensor) -> Tensor:
+        """Anomaly score -f(G(z), z) with z the encoder mean of x, shape (N,); higher = more anomalous.
+
+        The critic is trained to maximise mean f(G(z_p), z_p) - mean f(x, z_q), so it is high
+        on pairs that look like the generative model's (decoded prior samples with their
+        codes) and low on inference pairs. For an in-distribution x the mean code lies in
+        the prior's support and (G(z), z) is a typical generative pair: f is high. An
+        out-of-distribution x is encoded away from that support, so f(G(z), z) drops; the
+        score is therefore the negated critic value.
+        """
+        if self.critic is None:
+            raise ValueError("ood_score needs the joint critic; this GWAE was trained with divergence='mmd'")
+        was_training = self.training
+        self.eval()
+        mean, _ = self.encode(x.to(self.device))
+        score = -self.critic(self.decode(mean), mean).squeeze(1)
+        self.train(was_training)
+        return score

@@ -1,0 +1,274 @@
+"""Tests for GWAE (gwrep/models/gwae.py) and its nets (gwrep/nets/gwae_nets.py)."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import gwrep.ot as gwot
+from gwrep.models import build_model, load_model
+from gwrep.models.gwae import (GWAE, GWAEConfig, critic_objective, joint_gradient_penalty,
+                               wasserstein_reconstruction)
+from gwrep.models.losses import gaussian_entropy_term
+from gwrep.nets import build_decoder, build_encoder
+from gwrep.nets.gwae_nets import JointCritic
+from gwrep.priors import FactorizedNeuralPrior, GaussianMixturePrior
+
+TINY = {"image_shape": (1, 28, 28), "latent_dim": 3, "critic_steps": 2}
+
+
+def _tiny(name="gwae", **options):
+    torch.manual_seed(0)
+    return build_model(name, **{**TINY, **options})
+
+
+def _blobs(n=8, seed=0):
+    """n 28x28 gray images: a bright square at a random place on a dark background."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, 28, 28)
+    for i, (r, c) in enumerate(torch.randint(0, 20, (n, 2), generator=g).tolist()):
+        x[i, 0, r:r + 8, c:c + 8] = 1.0
+    return x
+
+
+class LinearCritic(nn.Module):
+    """f(x, z) = <a, x> + <b, z>: its gradient is (a, b) everywhere."""
+
+    def __init__(self, a: torch.Tensor, b: torch.Tensor):
+        super().__init__()
+        self.a, self.b = nn.Parameter(a), nn.Parameter(b)
+
+    def forward(self, x, z):
+        return (x.flatten(1) @ self.a.flatten() + z @ self.b)[:, None]
+
+
+def _reference_gw(x_dec, z, log_beta):
+    """Hand-written L_GW of DESIGN.md: mean_ij | ||x_i - x_j|| - (beta / s) ||z_i - z_j|| |."""
+    n = x_dec.shape[0]
+    s = z.std(dim=0).mean()
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            dx = (x_dec[i] - x_dec[j]).norm()
+            dz = (z[i] - z[j]).norm() * math.exp(log_beta) / s
+            total += abs(float(dx) - float(dz))
+    return total / n ** 2
+
+
+# ---------------------------------------------------------------- loss terms
+def test_entropy_term_by_hand():
+    logvar = torch.tensor([[0.0, math.log(2.0)], [math.log(4.0), math.log(0.5)]])
+    assert math.isclose(float(gaussian_entropy_term(logvar)), -(math.log(2) + math.log(2)) / 2, rel_tol=1e-6)
+
+
+def test_wasserstein_reconstruction_by_hand():
+    x = torch.zeros(2, 1, 28, 28)
+    x[0, 0, 0, 0] = 1.0
+    logits = torch.zeros(2, 1, 28, 28)  # decoded image 0.5 everywhere
+    # sample 0: 783 pixels at 0.25 + one at 0.25 -> 784 * 0.25 / 2; sample 1 the same
+    assert math.isclose(float(wasserstein_reconstruction(x, logits, "gaussian")), 784 * 0.25 / 2, rel_tol=1e-6)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    a = torch.zeros(1, 2, 2)
+    a[0, 0, 0] = 2.0
+    critic = LinearCritic(a, torch.tensor([1.0, 2.0]))  # ||grad|| = sqrt(4 + 1 + 4) = 3 everywhere
+    x_a, x_b = torch.rand(5, 1, 2, 2), torch.rand(5, 1, 2, 2)
+    z_a, z_b = torch.randn(5, 2), torch.randn(5, 2)
+    gp = joint_gradient_penalty(critic, x_a, z_a, x_b, z_b)
+    assert math.isclose(float(gp.detach()), (3.0 - 1.0) ** 2, rel_tol=1e-6)
+    gp.backward()  # d/da of (||(a, b)|| - 1)^2 = 2 (3 - 1) a / 3
+    assert torch.allclose(critic.a.grad, 2 * 2 * a / 3)
+
+
+def test_gradient_penalty_interpolates_image_and_code_with_one_t():
+    seen = {}
+
+    class Recorder(nn.Module):
+        def forward(self, x, z):
+            seen["x"], seen["z"] = x.detach(), z.detach()
+            return (x.flatten(1).sum(1) + z.sum(1))[:, None]
+
+    x_a, x_b = torch.ones(3, 1, 2, 2), torch.zeros(3, 1, 2, 2)
+    z_a, z_b = torch.ones(3, 2), torch.zeros(3, 2)
+    t = torch.tensor([0.1, 0.5, 0.9])
+    joint_gradient_penalty(Recorder(), x_a, z_a, x_b, z_b, t=t)
+    assert torch.allclose(seen["x"][:, 0, 0, 0], t) and torch.allclose(seen["z"][:, 0], t)
+
+
+def test_critic_objective_by_hand():
+    critic = LinearCritic(torch.zeros(1, 2, 2), torch.tensor([1.0, 0.0]))  # f = z_0, ||grad|| = 1
+    z_q, z_p = torch.tensor([[1.0, 0.0], [3.0, 0.0]]), torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    x = torch.zeros(2, 1, 2, 2)
+    loss, logs = critic_objective(critic, x, z_q, x, z_p, gp_coef=10.0, drift=0.1)
+    gap = 1.0 - 2.0  # mean f(x_p, z_p) - mean f(x_q, z_q)
+    drift = (1 + 9) / 2 + (0 + 4) / 2
+    assert math.isclose(float(logs["critic_gap"]), gap, abs_tol=1e-6)
+    assert math.isclose(float(logs["critic_gp"]), 0.0, abs_tol=1e-6)
+    assert math.isclose(float(loss), -gap + 0.1 * drift, rel_tol=1e-6)
+
+
+def test_gw_estimator_matches_hand_computation():
+    torch.manual_seed(3)
+    x_dec, z, log_beta = torch.rand(5, 1, 28, 28), torch.randn(5, 3), math.log(2.5)
+    got = gwot.gwae_gw_loss(x_dec, z, torch.tensor(log_beta))
+    assert math.isclose(float(got), _reference_gw(x_dec, z, log_beta), rel_tol=1e-4)
+
+
+# ------------------------------------------------------------ gradient routing
+def _grad_norm(module):
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+def test_gw_term_trains_decoder_prior_and_beta_but_not_the_encoder():
+    model = _tiny()
+    model.loss_terms(_blobs())["gw"].backward()
+    assert _grad_norm(model.encoder) == 0.0
+    assert _grad_norm(model.decoder) > 0 and _grad_norm(model.prior) > 0
+    assert model.log_beta.grad is not None and float(model.log_beta.grad.abs()) > 0
+
+
+def test_entropic_gw_term_reaches_encoder_and_beta():
+    model = _tiny(gw_term="entropic", gw_epsilon=1.0)
+    model.loss_terms(_blobs())["gw"].backward()
+    assert _grad_norm(model.encoder) > 0 and float(model.log_beta.grad.abs()) > 0
+    assert _grad_norm(model.decoder) == 0.0
+
+
+def test_main_loss_gives_the_critic_no_gradient():
+    model = _tiny()
+    loss, _ = model.loss(_blobs())
+    loss.backward()
+    assert _grad_norm(model.critic) == 0.0
+    assert all(p.requires_grad for p in model.critic.parameters())  # frozen only inside the step
+
+
+def test_inner_critic_loop_updates_only_the_critic():
+    model = _tiny()
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    logs = model.inner_updates(_blobs())
+    assert set(logs) == {"critic_loss", "critic_gap", "critic_gp"}
+    for name, value in model.named_parameters():
+        changed = not torch.equal(value, before[name])
+        assert changed == name.startswith("critic."), name
+    assert all(p.grad is None for p in model.encoder.parameters())
+
+
+def test_training_step_moves_every_player_and_logs_terms():
+    model = _tiny()
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    logs = model.training_step(_blobs())
+    assert {"loss", "gw", "w", "d", "h", "beta", "critic_loss"} <= set(logs)
+    for prefix in ("encoder.", "decoder.", "prior.", "critic.", "log_beta"):
+        assert any(not torch.equal(v, before[k]) for k, v in model.named_parameters() if k.startswith(prefix))
+    assert int(model.step) == 1
+
+
+def test_total_loss_is_the_weighted_sum():
+    model = _tiny(coef_gw=2.0, coef_w=0.5, coef_d=3.0, coef_h=0.1)
+    torch.manual_seed(1)
+    loss, terms = model.loss(_blobs())
+    expected = 2.0 * terms["gw"] + 0.5 * terms["w"] + 3.0 * terms["d"] + 0.1 * terms["h"]
+    assert torch.allclose(loss, expected)
+
+
+def test_a_few_steps_lower_the_loss():
+    model = _tiny()
+    x = _blobs(16)
+    logs = [model.training_step(x) for _ in range(20)]
+    for key in ("loss", "w"):
+        first, last = [sum(step[key] for step in part) / 3 for part in (logs[:3], logs[-3:])]
+        assert last < 0.8 * first, key
+
+
+# ----------------------------------------------------------- variants, I/O
+def test_registry_names_pick_the_prior():
+    assert isinstance(_tiny().prior, FactorizedNeuralPrior)
+    gmp = _tiny("gwae-gmp", prior_options={"num_components": 4, "hard_gumbel_max": True})
+    assert isinstance(gmp.prior, GaussianMixturePrior) and gmp.prior.num_components == 4
+    assert gmp.config.prior == "gmp"
+
+
+def test_mmd_ablation_has_no_critic():
+    model = _tiny(divergence="mmd")
+    assert model.critic is None and set(model.optimizers) == {"main"}
+    logs = model.training_step(_blobs())
+    assert math.isfinite(logs["d"]) and "critic_loss" not in logs
+    with pytest.raises(ValueError, match="divergence='mmd'"):
+        model.ood_score(_blobs(2))
+
+
+def test_ood_score_is_the_negated_critic_of_the_decoded_mean_code():
+    model = _tiny().eval()
+    x = _blobs(4)
+    with torch.no_grad():
+        mean, _ = model.encode(x)
+        expected = -model.critic(model.decode(mean), mean).squeeze(1)
+    assert torch.allclose(model.ood_score(x), expected)
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+    model = _tiny("gwae-gmp")
+    model.training_step(_blobs())
+    model.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    assert isinstance(back, GWAE) and back.config == model.config and back.registry_name == "gwae-gmp"
+    x = _blobs(4, seed=1)
+    assert torch.equal(back.represent(x), model.represent(x))
+    assert torch.equal(back.ood_score(x), model.ood_score(x))
+    g1, g2 = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    assert torch.equal(back.sample(3, generator=g1), model.sample(3, generator=g2))
+
+
+def test_dlib_architecture_and_64x64_colour_work():
+    model = _tiny(architecture="dlib", image_shape=(3, 64, 64), critic_steps=1)
+    logs = model.training_step(torch.rand(4, 3, 64, 64))
+    assert math.isfinite(logs["loss"])
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 28, 28), (1, 64, 64), (3, 64, 64)])
+def test_nets_shapes(shape):
+    x = torch.rand(2, *shape)
+    assert build_encoder("gwae", shape, 6)(x).shape == (2, 6)
+    assert build_decoder("gwae", shape, 3)(torch.randn(2, 3)).shape == (2, *shape)
+    assert JointCritic(shape, 3)(x, torch.randn(2, 3)).shape == (2, 1)
+
+
+def test_critic_layers_are_spectrally_normalised():
+    critic = JointCritic((1, 28, 28), 3)
+    critic.train()
+    for _ in range(30):  # power iterations converge
+        critic(torch.rand(2, 1, 28, 28), torch.randn(2, 3))
+    weight = critic.z_net[2].weight
+    assert math.isclose(float(torch.linalg.matrix_norm(weight, ord=2)), 1.0, rel_tol=1e-2)
+
+
+def test_config_pins_defaults():
+    cfg = GWAEConfig()
+    assert (cfg.architecture, cfg.prior, cfg.gw_term, cfg.divergence) == ("gwae", "fnp", "paper", "critic")
+    assert (cfg.coef_gw, cfg.coef_w, cfg.coef_d, cfg.coef_h) == (1.0, 1.0, 1.0, 0.03)
+    assert (cfg.beta_init, cfg.critic_steps, cfg.gp_coef, cfg.critic_drift, cfg.lr, cfg.critic_lr) == (
+        2.5, 5, 10.0, 1e-3, 1e-4, 1e-4)
+    assert GWAEConfig.from_dict(cfg.to_dict()) == cfg
+    model = _tiny()
+    assert {k: type(v).__name__ for k, v in model.optimizers.items()} == {"main": "RMSprop", "critic": "RMSprop"}
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"prior": "uniform"}, "known priors: fnp, gaussian, gmp, np"),
+    ({"coef_h": -0.1}, "coef_h"),
+    ({"gp_coef": -1.0}, "gp_coef"),
+    ({"image_shape": (1, 32, 32)}, "32x32"),
+    ({"gw_term": "exact"}, "gw_term"),
+    ({"divergence": "kl"}, "divergence"),
+    ({"prior_options": {"num_components": 3}}, "num_components"),
+    ({"critic_steps": 0}, "critic_steps"),
+])
+def test_bad_configs_raise_clear_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        build_model("gwae", **options)
+
+
+def test_unknown_architecture_raises():
+    with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
+        build_model("gwae", architecture="resnet")
