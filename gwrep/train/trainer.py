@@ -350,6 +350,9 @@ class _Trainer:
                        f"{self.dir / CHECKPOINT_DIR / 'last.pt'} (step {good}).")
             self._write_summary("failed", message)
             raise NonFiniteLossError(message) from None
+        except Exception as err:
+            self._write_summary("failed", f"{type(err).__name__}: {err}")
+            raise
         finally:
             bar.close()
             if handler_installed:
