@@ -103,3 +103,21 @@ def test_yaml_without_pyyaml_says_what_to_install(tmp_path, monkeypatch):
     (tmp_path / "a.yaml").write_text("steps: 3\n")
     with pytest.raises(ValueError, match=r"PyYAML.*gwrep\[yaml\]"):
         read_config_file(tmp_path / "a.yaml")
+
+
+def test_shipped_config_files_validate():
+    """Every file in configs/ is a valid TrainConfig or sweep file."""
+    pytest.importorskip("yaml")
+    from pathlib import Path
+
+    from gwrep.train.sweep import expand_grid
+
+    files = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+    assert len(files) >= 4
+    for path in files:
+        options = read_config_file(path)
+        if "base" in options:
+            assert expand_grid(options["base"], options.get("models", []), options.get("seeds", []),
+                               options.get("grid", {}))
+        else:
+            TrainConfig.from_dict(options)
