@@ -30,7 +30,7 @@ def test_shuffled_factors_are_not_modular():
     # factor sizes every code then holds the same information about every factor
     rng = np.random.default_rng(0)
     data = IdentityFactorData((5, 5, 5))
-    out = compute_modularity_explicitness(lambda x: rng.permuted(identity(x), axis=1), data, 600, 300)
+    out = compute_modularity_explicitness(lambda x: rng.permuted(identity(x), axis=1), data, 5000, 100)
     assert out["modularity_score"] <= 0.2
 
 
