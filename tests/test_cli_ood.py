@@ -1,9 +1,10 @@
 """Tests of gwrep/commands/ood.py (``gwrep ood``) on small run folders made here.
 
-The data loader is replaced by in-memory sets that record the options they were asked
-for ("digits": dark images with a bright square, "letters": bright images), so the
-tests check the protocol the command passes (sizes, channels, Omniglot polarity, split,
-counts) and the files it writes.
+The data loader is replaced by in-memory sets ("mnist": 50 dark images, "omniglot": 80
+bright ones, "tiny": 20) that resolve the protocol through the real
+``gwrep.data.PROTOCOLS`` and record what they were asked for, so the tests check the
+protocol the command passes (sizes, channels, Omniglot polarity, split, counts) and the
+files it writes. One slow test runs the real MNIST and Omniglot loaders.
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def calls(monkeypatch):
 
     def load(name, root=None, split="train", **options):
         seen.append((name, split, options))
-        size, channels = options["image_size"], options["channels"]
-        n, seed = {"digits": (50, 1), "omniglot": (80, 2), "tiny": (20, 3)}[name]
+        resolved = {**gwrep.data.PROTOCOLS[options["protocol"]].get(name, {}), **options}
+        size, channels = resolved.get("image_size", 28), resolved.get("channels", 1)
+        n, seed = {"mnist": (50, 1), "omniglot": (80, 2), "tiny": (20, 3)}[name]
         rng = np.random.default_rng(seed)
         images = rng.integers(0, 40, (n, channels, size, size), dtype=np.uint8)
         if name == "omniglot":
@@ -47,11 +49,10 @@ def calls(monkeypatch):
 
 
 def test_ood_one_run_writes_protocol_and_files(tmp_path, calls):
-    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
     assert main(["ood", str(run_dir), "--out", "omniglot"]) == 0
     # Default protocol from the model's (1, 28, 28) input: clean; omniglot evaluation split, MNIST polarity.
-    assert calls[0] == ("digits", "test", {"image_size": 28, "channels": 1, "seed": 0})
-    assert calls[1] == ("omniglot", "evaluation", {"image_size": 28, "channels": 1, "polarity": "mnist", "seed": 0})
+    assert calls == [("mnist", "test", {"protocol": "clean"}), ("omniglot", "evaluation", {"protocol": "clean"})]
     doc = json.loads((run_dir / "ood.json").read_text())
     p = doc["protocol"]
     assert (p["name"], p["image_size"], p["channels"], p["polarity"]) == ("clean", 28, 1, "mnist")
@@ -64,11 +65,11 @@ def test_ood_one_run_writes_protocol_and_files(tmp_path, calls):
 
 
 def test_ood_several_runs_table_and_figure(tmp_path, calls, capsys):
-    runs = [make_run(tmp_path, "digits", image_shape=(3, 64, 64), seed=s) for s in (0, 1)]
+    runs = [make_run(tmp_path, "mnist", image_shape=(3, 64, 64), seed=s) for s in (0, 1)]
     out = tmp_path / "cmp"
     argv = ["ood", *map(str, runs), "--out", "omniglot", "--num", "30", "--num-in", "40", "--out-dir", str(out)]
     assert main(argv) == 0
-    assert calls[1][2]["polarity"] == "original" and calls[1][2]["image_size"] == 64  # gwae protocol
+    assert calls[1] == ("omniglot", "evaluation", {"protocol": "gwae"})
     table = json.loads((out / "ood_table.json").read_text())
     assert list(table) == [f"{NAME} s0", f"{NAME} s1"]
     assert all(row["protocol"]["num_in"] == 40 and row["protocol"]["num_out"] == 30 for row in table.values())
@@ -79,32 +80,45 @@ def test_ood_several_runs_table_and_figure(tmp_path, calls, capsys):
 
 
 def test_ood_subset_is_seeded(tmp_path, calls):
-    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
-    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "digits"])
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "mnist"])
     a = np.load(run_dir / "ood_scores.npz")["scores_out"]
-    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "digits"])
+    main(["ood", str(run_dir), "--num", "10", "--seed", "3", "--in", "mnist"])
     b = np.load(run_dir / "ood_scores.npz")["scores_out"]
-    main(["ood", str(run_dir), "--num", "10", "--seed", "4", "--in", "digits"])
+    main(["ood", str(run_dir), "--num", "10", "--seed", "4", "--in", "mnist"])
     c = np.load(run_dir / "ood_scores.npz")["scores_out"]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_ood_protocol_must_match_model(tmp_path, calls, capsys):
-    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
     assert main(["ood", str(run_dir), "--protocol", "gwae"]) == 2
     err = capsys.readouterr().err
     assert "(3, 64, 64)" in err and "(1, 28, 28)" in err
-    odd = make_run(tmp_path, "digits", image_shape=(1, 64, 64), name="odd")
+    odd = make_run(tmp_path, "mnist", image_shape=(1, 64, 64), name="odd")
     assert main(["ood", str(odd)]) == 2
     assert "no OoD protocol matches" in capsys.readouterr().err
+    assert main(["ood", str(odd), "--protocol", "clean", "--out", "tiny"]) == 2  # mnist under clean is 28x28
+    assert "(1, 28, 28)" in capsys.readouterr().err
     assert main(["ood", str(run_dir), "--num", "0"]) == 2
     assert "--num" in capsys.readouterr().err
     assert calls == []  # every check fails before any data is loaded
 
 
+def test_ood_polarity_override_and_run_seed(tmp_path, calls):
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    cfg = json.loads((run_dir / "config.json").read_text())
+    cfg["data_options"] = {"seed": 7}
+    (run_dir / "config.json").write_text(json.dumps(cfg))
+    assert main(["ood", str(run_dir), "--polarity", "original"]) == 0
+    assert calls == [("mnist", "test", {"protocol": "clean", "seed": 7}),
+                     ("omniglot", "evaluation", {"protocol": "clean", "polarity": "original"})]
+    assert json.loads((run_dir / "ood.json").read_text())["protocol"]["polarity"] == "original"
+
+
 def test_ood_small_out_set_uses_all(tmp_path, calls, capsys):
-    run_dir = make_run(tmp_path, "digits", image_shape=(1, 28, 28))
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
     assert main(["ood", str(run_dir), "--out", "tiny", "--out-split", "test"]) == 0
     assert "only 20 images" in capsys.readouterr().out
     assert json.loads((run_dir / "ood.json").read_text())["protocol"]["num_out"] == 20
@@ -118,3 +132,10 @@ def test_ood_real_mnist_omniglot(tmp_path, data_root):
     doc = json.loads((run_dir / "ood.json").read_text())
     assert doc["protocol"]["num_out"] == 500 and doc["protocol"]["out"]["split"] == "evaluation"
     assert 0.0 <= doc["metrics"]["auroc"] <= 1.0
+    # The GWAE protocol on a 64x64x3 model, explicit roots.
+    run_dir = make_run(tmp_path, "mnist", image_shape=(3, 64, 64), name="gwae")
+    assert main(["ood", str(run_dir), "--in-root", str(data_root / "mnist"), "--out-root",
+                 str(data_root / "omniglot"), "--num-in", "200"]) == 0
+    doc = json.loads((run_dir / "ood.json").read_text())
+    p = doc["protocol"]
+    assert (p["name"], p["image_size"], p["channels"], p["polarity"], p["num_out"]) == ("gwae", 64, 3, "original", 200)

@@ -7,10 +7,12 @@ For each run: score the in-distribution test split and an OoD set of as many ima
 protocol), ``RUN/ood_scores.npz`` (the raw scores) and ``RUN/figures/ood_roc.png``.
 Several runs also give one ROC figure and one table (printed; JSON and markdown in ``--out``).
 
-Protocols (DESIGN.md): ``gwae`` = the authors' set-up (64x64, 3 channels, Omniglot not
+Protocols are those of :data:`gwrep.data.PROTOCOLS` (DESIGN.md), passed to the loaders
+as ``protocol=``: ``gwae`` = the authors' set-up (64x64, 3 channels, Omniglot not
 inverted: dark strokes on white); ``clean`` = 28x28 gray with Omniglot inverted to
-MNIST's polarity (bright strokes on black). The default is the one matching the model's
-input shape; the image size and channels must match the model (error otherwise).
+MNIST's polarity (bright strokes on black). The default is the protocol whose image
+shape for the in-distribution set matches the model's input; the loaded images must
+have the model's shape (error otherwise, naming both).
 """
 from __future__ import annotations
 
@@ -20,13 +22,6 @@ from typing import Any
 
 HELP = "score in- and out-of-distribution data with runs' OoD scores; AUROC and ROC curves"
 
-#: Data options of each protocol.
-PROTOCOLS: dict[str, dict[str, Any]] = {
-    "gwae": {"image_size": 64, "channels": 3, "polarity": "original"},
-    "clean": {"image_size": 28, "channels": 1, "polarity": "mnist"},
-}
-#: Data sets whose options include ``polarity``.
-POLARITY_DATA = ("omniglot",)
 #: Split of the OoD set when ``--out-split`` is not given (Omniglot: its evaluation alphabets).
 DEFAULT_OUT_SPLIT = {"omniglot": "evaluation"}
 
@@ -39,12 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in-split", default="test", help="split of the in-distribution set (default: test)")
     parser.add_argument("--out-split", default=None,
                         help="split of the OoD set (default: 'evaluation' for omniglot, else 'test')")
-    parser.add_argument("--data-root", default=None, help="folder of the real data sets (default: the run's)")
-    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default=None,
+    parser.add_argument("--data-root", default=None, metavar="DIR",
+                        help="folder with one subfolder per data set, named as the set (DIR/mnist, DIR/omniglot)")
+    parser.add_argument("--in-root", default=None, metavar="PATH",
+                        help="folder of the in-distribution set's files (default: DIR/<name> from --data-root, "
+                             "else the run's data_root when --in is the run's data)")
+    parser.add_argument("--out-root", default=None, metavar="PATH",
+                        help="folder of the OoD set's files (default: DIR/<name> from --data-root)")
+    parser.add_argument("--protocol", choices=["gwae", "clean"], default=None,
                         help="gwae: 64x64x3, Omniglot as shipped; clean: 28x28x1, polarity matched "
                              "(default: the one matching the model's input shape)")
     parser.add_argument("--polarity", choices=["original", "mnist"], default=None,
-                        help="override the protocol's Omniglot polarity")
+                        help="Omniglot polarity, overriding the protocol's (only when a set is omniglot)")
     parser.add_argument("--num", type=int, default=None,
                         help="number of OoD images (default: as many as in-distribution images)")
     parser.add_argument("--num-in", type=int, default=None,
@@ -56,24 +57,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder for the combined ROC figure, table.md and table.json")
 
 
-def _protocol_for(model, name: str | None, polarity: str | None) -> dict[str, Any]:
-    """The protocol's data options, checked against the model's (C, H, W)."""
-    shape = tuple(model.config.image_shape)
-    if name is None:
-        matches = [k for k, p in PROTOCOLS.items() if (p["channels"], p["image_size"], p["image_size"]) == shape]
+def _shape(options: dict[str, Any]) -> tuple[int, int, int] | None:
+    """(C, H, W) that a protocol's options for one set fix, or None when they leave it to the set."""
+    if "image_size" in options and "channels" in options:
+        return (options["channels"], options["image_size"], options["image_size"])
+    return None
+
+
+def choose_protocol(model_shape: tuple[int, ...], name_in: str, name_out: str, protocol: str | None) -> str:
+    """The protocol to use: ``protocol`` checked against ``model_shape``, or the one matching it."""
+    from gwrep.data import PROTOCOLS
+
+    model_shape = tuple(model_shape)
+    if protocol is None:
+        matches = [p for p, table in PROTOCOLS.items() if _shape(table.get(name_in, {})) == model_shape]
         if not matches:
-            raise ValueError(f"no OoD protocol matches the model's input shape {shape}; protocols: "
-                             + ", ".join(f"{k} = ({p['channels']}, {p['image_size']}, {p['image_size']})"
-                                         for k, p in PROTOCOLS.items()))
-        name = matches[0]
-    options = {"name": name, **PROTOCOLS[name]}
-    if polarity is not None:
-        options["polarity"] = polarity
-    expected = (options["channels"], options["image_size"], options["image_size"])
-    if expected != shape:
-        raise ValueError(f"protocol {name!r} gives images of shape (C, H, W) = {expected} but the model "
-                         f"takes {shape}; choose the matching --protocol")
-    return options
+            shapes = ", ".join(f"{p} gives {_shape(t.get(name_in, {}))}" for p, t in PROTOCOLS.items())
+            raise ValueError(f"no OoD protocol matches the model's input shape {model_shape} for {name_in!r} "
+                             f"({shapes}); pass --protocol")
+        protocol = matches[0]
+    for name in (name_in, name_out):
+        shape = _shape(PROTOCOLS[protocol].get(name, {}))
+        if shape is not None and shape != model_shape:
+            raise ValueError(f"protocol {protocol!r} gives {name} images of shape (C, H, W) = {shape} but the "
+                             f"model takes {model_shape}; choose the matching --protocol")
+    return protocol
 
 
 def _subset(dataset, num: int | None, seed: int):
@@ -88,13 +96,30 @@ def _subset(dataset, num: int | None, seed: int):
     return torch.utils.data.Subset(dataset, index.tolist()), num
 
 
-def _load(name: str, split: str, root: str | None, protocol: dict[str, Any], seed: int):
+def _root(explicit: str | None, parent: str | None, name: str, run_root: str | None) -> str | None:
+    """The files folder of set ``name``: ``explicit``, else ``parent/name``, else the run's (None: procedural)."""
+    from gwrep.data import DATASETS
+
+    if explicit is not None:
+        return explicit
+    if parent is not None:
+        if name in DATASETS and not DATASETS[name].needs_root:
+            return None
+        folder = Path(parent) / name
+        if not folder.is_dir():
+            raise FileNotFoundError(f"--data-root {parent} has no subfolder {name!r}; pass --in-root/--out-root")
+        return str(folder)
+    return run_root
+
+
+def _load(name: str, split: str, root: str | None, options: dict[str, Any], model_shape: tuple[int, ...]):
     from gwrep import data
 
-    options = {"image_size": protocol["image_size"], "channels": protocol["channels"]}
-    if name in POLARITY_DATA:
-        options["polarity"] = protocol["polarity"]
-    return data.load(name, root=root, split=split, seed=seed, **options), options
+    dataset = data.load(name, root=root, split=split, **options)
+    if tuple(dataset.image_shape) != tuple(model_shape):
+        raise ValueError(f"{name} ({split}) images have shape {tuple(dataset.image_shape)} under options {options} "
+                         f"but the model takes {tuple(model_shape)}")
+    return dataset
 
 
 def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
@@ -106,13 +131,25 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     from gwrep.eval.plots import plot_roc_curves
     from gwrep.train.config import resolve_device
 
+    from gwrep.data import PROTOCOLS
+
     model = run.model
-    protocol = _protocol_for(model, args.protocol, args.polarity)
-    root = args.data_root if args.data_root is not None else run.config.data_root
+    shape = tuple(model.config.image_shape)
     name_in = args.data_in or run.config.data
+    protocol = choose_protocol(shape, name_in, args.data_out, args.protocol)
+    root_in = _root(args.in_root, args.data_root, name_in, run.config.data_root if name_in == run.config.data else None)
+    root_out = _root(args.out_root, args.data_root, args.data_out, None)
     out_split = args.out_split or DEFAULT_OUT_SPLIT.get(args.data_out, "test")
-    ds_in, options_in = _load(name_in, args.in_split, root, protocol, args.seed)
-    ds_out, options_out = _load(args.data_out, out_split, root, protocol, args.seed)
+    options_in = {"protocol": protocol}
+    if name_in == run.config.data and "seed" in run.config.data_options:
+        options_in["seed"] = run.config.data_options["seed"]  # the run's own split of its data
+    options_out = {"protocol": protocol}
+    for name, options in ((name_in, options_in), (args.data_out, options_out)):
+        if args.polarity is not None and name == "omniglot":
+            options["polarity"] = args.polarity
+    ds_in = _load(name_in, args.in_split, root_in, options_in, shape)
+    ds_out = _load(args.data_out, out_split, root_out, options_out, shape)
+    polarity = args.polarity or PROTOCOLS[protocol].get("omniglot", {}).get("polarity")
     ds_in, num_in = _subset(ds_in, args.num_in, args.seed)
     num_out_requested = args.num if args.num is not None else num_in
     ds_out, num_out = _subset(ds_out, num_out_requested, args.seed + 1)
@@ -132,7 +169,9 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
         "model": run.config.model,
         "seed": run.config.seed,
         "score": f"{type(model).__name__}.ood_score (higher = more anomalous)",
-        "protocol": {**protocol, "num_in": num_in, "num_out": num_out, "subset_seed": args.seed,
+        "protocol": {"name": protocol, "image_size": shape[1], "channels": shape[0],
+                     "polarity": polarity if "omniglot" in (name_in, args.data_out) else None,
+                     "num_in": num_in, "num_out": num_out, "subset_seed": args.seed,
                      "in": {"data": name_in, "split": args.in_split, "options": options_in},
                      "out": {"data": args.data_out, "split": out_split, "options": options_out}},
         "metrics": metrics,
