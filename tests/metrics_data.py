@@ -1,8 +1,9 @@
 """Tiny factor data and representations shared by the tests of ``gwrep.eval.metrics``.
 
-Not a test module: ``tests/test_metrics_*.py`` import it. Its observations encode the
-factors exactly (disentanglement_lib's ``IdentityObservationsData``, with the declared
-factor sizes matching what it samples), so reference representations are easy to write.
+Not a test module: ``tests/test_metrics_*.py`` import it. The factor data is
+:class:`gwrep.data.DummyFactorData` (re-exported here as ``IdentityFactorData``): its
+observations are the factors, (K, 1, 1) images ``f_k / (s_k - 1)``, as disentanglement_lib's
+``IdentityObservationsData``, so reference representations are easy to write.
 """
 from __future__ import annotations
 
@@ -10,23 +11,10 @@ from typing import Callable
 
 import numpy as np
 
+from gwrep.data import DummyFactorData as IdentityFactorData
 from gwrep.data.base import FactorData
 
-
-class IdentityFactorData(FactorData):
-    """Factors v (n, K) observed as the (n, K, 1, 1) image v / (size - 1) in [0, 1]."""
-
-    def __init__(self, factor_sizes: tuple[int, ...] = (4, 5, 6)):
-        self.factor_sizes = tuple(factor_sizes)
-        self.factor_names = tuple(f"f{k}" for k in range(len(factor_sizes)))
-        self.observation_shape = (len(factor_sizes), 1, 1)
-
-    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return rng.integers(0, self.factor_sizes, size=(n, self.num_factors)).astype(np.int64)
-
-    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        scaled = factors / np.maximum(np.array(self.factor_sizes) - 1, 1)
-        return scaled.astype(np.float32).reshape(-1, *self.observation_shape)
+__all__ = ["IdentityFactorData", "identity", "permuted_rescaled", "noise", "factor_grid"]
 
 
 def identity(x: np.ndarray) -> np.ndarray:
