@@ -135,10 +135,12 @@ def plot_metric_comparison(table: Mapping[str, Mapping[str, float | Sequence[flo
                 continue
             mean, std = float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
             ax.bar(i, mean, width=0.6, color=colors[i], alpha=0.45, edgecolor=colors[i])
-            ax.errorbar(i, mean, yerr=std, color="black", capsize=4, lw=1.2)
+            if values.size > 1:
+                ax.errorbar(i, mean, yerr=std, color="black", capsize=4, lw=1.2)
             ax.scatter(np.full(values.size, i) + np.linspace(-0.12, 0.12, values.size), values,
                        s=14, color=colors[i], edgecolor="black", linewidth=0.5, zorder=3)
         ax.set_xticks(range(len(runs)), labels=runs, rotation=35, ha="right", fontsize=_TICK)
+        ax.set_xlim(-0.6, len(runs) - 0.4)
         ax.set_title(metric, fontsize=_LABEL + 1)
         ax.set_ylabel("value", fontsize=_LABEL)
         ax.tick_params(axis="y", labelsize=_TICK)
