@@ -24,3 +24,16 @@ __all__ = [
     "modularity_explicitness",
     "sap",
 ]
+
+# OoD detection, FID/PSNR and the paper figures (eval/ood.py, fid.py, generation.py, plots.py).
+from .fid import compute_fid, fid_from_features, frechet_distance, load_extractor
+from .generation import model_fid, psnr, reconstruction_psnr
+from .ood import ood_metrics, ood_roc_curve, score_dataset
+from .plots import plot_dci_importance, plot_metric_comparison, plot_roc_curves
+
+__all__ += [
+    "compute_fid", "fid_from_features", "frechet_distance", "load_extractor",
+    "model_fid", "psnr", "reconstruction_psnr",
+    "ood_metrics", "ood_roc_curve", "score_dataset",
+    "plot_dci_importance", "plot_metric_comparison", "plot_roc_curves",
+]
