@@ -14,6 +14,7 @@ Splits: ``background`` (964 x 20) and ``evaluation`` (659 x 20) are the whole fi
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,13 @@ __all__ = ["OmniglotDataset", "build_dataset", "POLARITIES"]
 POLARITIES = ("original", "mnist")
 _PARTS = ("background", "evaluation")
 _SIDE = 105
+
+
+@functools.lru_cache(maxsize=2)
+def _read_arrays(path: str, mtime_ns: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decompressed (images (N, 105, 105), labels (N,)) of an npz, cached per file version (both parts fit)."""
+    arrays = read_npz(path, ("images", "labels"))
+    return arrays["images"].reshape(-1, _SIDE, _SIDE), arrays["labels"].reshape(-1).astype(np.int64)
 
 
 class OmniglotDataset(ImageDataset):
@@ -70,8 +78,8 @@ class OmniglotDataset(ImageDataset):
                 raise ValueError(f"{self.png_dir}: Omniglot PNGs must be {_SIDE}x{_SIDE}, got {imgs.shape[1:]}")
             return imgs[:, None], self._file_labels[rows]
         if self._arrays is None:
-            arrays = read_npz(self.npz, ("images", "labels"))
-            self._arrays = (arrays["images"].reshape(-1, _SIDE, _SIDE), arrays["labels"].reshape(-1).astype(np.int64))
+            stat = self.npz.stat()
+            self._arrays = _read_arrays(str(self.npz.resolve()), stat.st_mtime_ns, stat.st_size)
         images, labels = self._arrays
         scale = np.float32(1.0 if images.dtype == bool else 1.0 / 255.0)
         return images[rows, None].astype(np.float32) * scale, labels[rows]

@@ -78,7 +78,7 @@ def values_to_classes(labels: np.ndarray, source: str) -> np.ndarray:
         tol = 1e-3 * (values[1] - values[0])
         if len(col) and (not np.all(np.isfinite(col)) or err.max() > tol):
             row = int(np.flatnonzero(~(err <= tol))[0])
-            raise ValueError(f"{source}: label {name!r} of row {row} is {col[row]!r}, not one of the "
+            raise ValueError(f"{source}: label {name!r} of row {row} is {float(col[row])!r}, not one of the "
                              f"{len(values)} values in [{values[0]:g}, {values[-1]:g}]")
         classes[:, k] = idx
     return classes

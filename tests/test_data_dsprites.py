@@ -1,0 +1,75 @@
+"""Tests of gwrep/data/dsprites.py: the official dSprites file layout and the two subsets."""
+import warnings
+
+import numpy as np
+import pytest
+
+from gwrep.data.dsprites import DSPRITES_FILES, load_dsprites
+from gwrep.data.factordata import NotAFullGridWarning
+
+OFFICIAL = DSPRITES_FILES["official"]
+
+
+def _fake_official(path, n=12, seed=0):
+    """A tiny npz with the official keys and layout (colour column first, always 0)."""
+    rng = np.random.default_rng(seed)
+    classes = np.zeros((n, 6), np.int64)
+    for k, size in enumerate((1, 3, 6, 40, 32, 32)):
+        classes[:, k] = rng.integers(0, size, n)
+    imgs = rng.integers(0, 2, (n, 64, 64)).astype(np.uint8)
+    np.savez(path, imgs=imgs, latents_classes=classes, latents_values=classes.astype(float))
+    return imgs, classes
+
+
+def test_official_layout_drops_colour(tmp_path):
+    imgs, classes = _fake_official(tmp_path / OFFICIAL)
+    with pytest.warns(NotAFullGridWarning):
+        data = load_dsprites(tmp_path)  # a folder holding the official file
+    assert data.factor_sizes == (3, 6, 40, 32, 32) and data.factor_names[0] == "shape"
+    np.testing.assert_array_equal(data.row_factors(np.arange(12)), classes[:, 1:])
+    obs = data.sample_observations_from_factors(classes[[5, 2], 1:], np.random.default_rng(0))
+    np.testing.assert_array_equal(obs[:, 0], imgs[[5, 2]])
+
+
+def test_real_subsets(data_root):
+    folder = data_root / "dsprites"
+    with pytest.warns(NotAFullGridWarning, match="not independent"):
+        subset = load_dsprites(folder, "subset")
+    assert subset.num_rows == 20000 and subset.factor_sizes == (3, 6, 40, 32, 32) and not subset.is_full_grid
+    sampled = subset.sample_factors(100, np.random.default_rng(0))
+    rows = subset.rows_of_factors(sampled)  # every sampled tuple exists
+    np.testing.assert_array_equal(subset.row_factors(rows), sampled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grid = load_dsprites(folder / "dsprites_downsampled.npz", "downsampled")
+    assert grid.num_rows == 46080 and grid.factor_sizes == (3, 6, 10, 16, 16) and grid.is_full_grid
+    x = grid.sample_observations(8, np.random.default_rng(0))
+    assert x.shape == (8, 1, 64, 64) and set(np.unique(x).tolist()) <= {0.0, 1.0} and x.sum() > 0
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match=OFFICIAL):
+        load_dsprites(tmp_path)
+    with pytest.raises(ValueError, match="variant"):
+        load_dsprites(tmp_path, "full")
+    bad = tmp_path / "trunc" / OFFICIAL
+    bad.parent.mkdir()
+    _fake_official(tmp_path / OFFICIAL)
+    bad.write_bytes((tmp_path / OFFICIAL).read_bytes()[:3000])
+    with pytest.raises(ValueError, match="trunc.*npz"):
+        load_dsprites(bad)
+    np.savez(tmp_path / "keys.npz", images=np.zeros((2, 64, 64), np.uint8))
+    with pytest.raises(ValueError, match="missing array.*imgs"):
+        load_dsprites(tmp_path / "keys.npz")
+    np.savez(tmp_path / "shape.npz", imgs=np.zeros((2, 32, 32), np.uint8), latents_classes=np.zeros((2, 6), int))
+    with pytest.raises(ValueError, match="imgs.*64, 64"):
+        load_dsprites(tmp_path / "shape.npz")
+    np.savez(tmp_path / "obj.npz", imgs=np.zeros((2, 64, 64), object), latents_classes=np.zeros((2, 6), int))
+    with pytest.raises(ValueError, match="dtype object"):
+        load_dsprites(tmp_path / "obj.npz")
+    np.savez(tmp_path / "range.npz", imgs=np.zeros((1, 64, 64), np.uint8), latents_classes=[[0, 3, 0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="'shape'.*value 3"):
+        load_dsprites(tmp_path / "range.npz")
+    np.savez(tmp_path / "dsprites_subset.npz", imgs=np.zeros((1, 64, 64), np.uint8), latents_classes=np.zeros((1, 5), int))
+    with pytest.raises(FileNotFoundError, match="metadata"):
+        load_dsprites(tmp_path, "subset")

@@ -1,0 +1,48 @@
+"""Tests of gwrep/data/files.py: safe npz reading, headers, checksums."""
+import hashlib
+
+import numpy as np
+import pytest
+
+from gwrep.data.files import KNOWN_SHA256, npz_headers, read_npz, require_dir, require_file, sha256, verify_checksums
+
+
+def test_real_checksums(data_root):
+    results = dict(verify_checksums(data_root))
+    known = {p.name: s for p, s in results.items() if s != "unknown"}
+    assert set(known) == set(KNOWN_SHA256) and set(known.values()) == {"OK"}
+    f = data_root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    assert sha256(f) == hashlib.sha256(f.read_bytes()).hexdigest()
+
+
+def test_mismatch_and_unknown(tmp_path):
+    (tmp_path / "images_evaluation.npz").write_bytes(b"tampered")
+    (tmp_path / "notes.txt").write_text("x")
+    statuses = {p.name: s for p, s in verify_checksums(tmp_path)}
+    assert statuses == {"images_evaluation.npz": "MISMATCH", "notes.txt": "unknown"}
+    with pytest.raises(FileNotFoundError, match="missing"):
+        verify_checksums(tmp_path / "missing")
+
+
+def test_npz_headers_and_reads(tmp_path, data_root):
+    heads = npz_headers(data_root / "omniglot" / "images_evaluation.npz", required=("images", "labels"))
+    assert heads["images"] == ((659, 20, 105, 105), np.dtype(bool))
+    np.savez(tmp_path / "a.npz", x=np.arange(3))
+    assert read_npz(tmp_path / "a.npz", ["x"])["x"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="a.npz: missing array.*'y'"):
+        read_npz(tmp_path / "a.npz", ["y"])
+    (tmp_path / "b.npz").write_bytes((tmp_path / "a.npz").read_bytes()[:60])
+    for reader in (lambda p: npz_headers(p), lambda p: read_npz(p, ["x"])):
+        with pytest.raises(ValueError, match="b.npz: not a readable .npz"):
+            reader(tmp_path / "b.npz")
+    np.savez(tmp_path / "pickled.npz", x=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="pickled.npz"):
+        read_npz(tmp_path / "pickled.npz", ["x"])  # never unpickles
+
+
+def test_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match="it is a folder"):
+        require_file(tmp_path)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(NotADirectoryError, match="got a file"):
+        require_dir(tmp_path / "f")
