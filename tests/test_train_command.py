@@ -39,6 +39,17 @@ def test_flags_override_the_file():
     assert base["model_options"] == {"latent_dim": 3, "lr": 0.1}  # the file's dict is not mutated
 
 
+def test_quick_start_defaults():
+    """``gwrep train`` alone: GWAE-FNP on procedural shapes at 28x28 under the 5-minute budget."""
+    from gwrep.train import TrainConfig
+    from gwrep.train.config import DEFAULT_MINUTES
+
+    config = TrainConfig.from_dict(command.config_options(parse([]), command.base_options(parse([]))))
+    assert (config.model, config.data, config.data_options) == ("gwae-fnp", "shapes2d", {"image_size": 28})
+    assert config.time_budget_minutes == DEFAULT_MINUTES == 5.0
+    assert command.base_options(parse(["--data", "shapes3d"])) == {}  # a chosen data set keeps its own size
+
+
 def test_bad_assignment():
     with pytest.raises(ValueError, match="KEY=VALUE"):
         command.parse_assignments(["latent_dim"], "--option")
