@@ -112,12 +112,16 @@ def _soft_shadow(shape: int, s: float, p: np.ndarray) -> np.ndarray:
     near = np.flatnonzero(np.isfinite(t0) & (t1 > 0))
     if not len(near):
         return vis
-    q, t = p[near], np.maximum(t0[near], 0.02)
+    q, t, stop = p[near], np.maximum(t0[near], 0.02), t1[near]
     res = np.ones(len(near))
-    for _ in range(40):
-        dist = _object_sdf(shape, s, q + t[:, None] * _LIGHT)
-        res = np.minimum(res, np.clip(10 * dist / t, 0, 1))
-        t += np.clip(dist, 0.02, 0.3)
+    live = np.arange(len(near))
+    for _ in range(32):  # march only rays still inside the bounding sphere and not fully shadowed
+        dist = _object_sdf(shape, s, q[live] + t[live, None] * _LIGHT)
+        res[live] = np.minimum(res[live], np.clip(10 * dist / t[live], 0, 1))
+        t[live] += np.clip(dist, 0.02, 0.3)
+        live = live[(res[live] > 0) & (t[live] < stop[live])]
+        if not len(live):
+            break
     vis[near] = res
     return vis
 
