@@ -1,8 +1,9 @@
 """Tests of gwrep/data/sheet.py: traversal tuples and the contact-sheet PNG."""
 import numpy as np
+import pytest
 from PIL import Image
 
-from gwrep.data.factordata import DummyFactorData
+from gwrep.data.factordata import ArrayFactorData, DummyFactorData
 from gwrep.data.sheet import save_contact_sheet, traversal_factors
 
 
@@ -22,3 +23,10 @@ def test_sheet_png(tmp_path):
     path = save_contact_sheet(data, tmp_path / "sub" / "sheet.png", seed=0)
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size[0] > 300 and img.size[1] > 200
+
+
+def test_partial_grid_is_refused(tmp_path):
+    with pytest.warns(UserWarning):
+        data = ArrayFactorData(np.zeros((2, 4, 4), np.uint8), np.array([[0, 0], [1, 1]]), (2, 2), source="two-rows")
+    with pytest.raises(ValueError, match="two-rows holds only some factor tuples"):
+        save_contact_sheet(data, tmp_path / "x.png")

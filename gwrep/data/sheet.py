@@ -41,6 +41,9 @@ def save_contact_sheet(data: FactorData, path: str | Path, *, base: np.ndarray |
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not getattr(data, "is_full_grid", True):
+        raise ValueError(f"{getattr(data, 'source', type(data).__name__)} holds only some factor tuples, so one factor "
+                         "cannot be varied alone; show a full-grid set instead (e.g. dsprites variant=downsampled)")
     rng = np.random.default_rng(seed)
     base = data.sample_factors(1, rng)[0] if base is None else np.asarray(base, dtype=np.int64)
     rows = traversal_factors(tuple(data.factor_sizes), base, max_columns)
