@@ -41,7 +41,7 @@ def test_real_subsets(data_root):
     np.testing.assert_array_equal(subset.row_factors(rows), sampled)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        grid = load_dsprites(folder / "dsprites_downsampled.npz", "downsampled")
+        grid = load_dsprites(folder / "dsprites_downsampled.npz")  # variant read from the file name
     assert grid.num_rows == 46080 and grid.factor_sizes == (3, 6, 10, 16, 16) and grid.is_full_grid
     x = grid.sample_observations(8, np.random.default_rng(0))
     assert x.shape == (8, 1, 64, 64) and set(np.unique(x).tolist()) <= {0.0, 1.0} and x.sum() > 0
@@ -50,6 +50,10 @@ def test_real_subsets(data_root):
 def test_bad_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=OFFICIAL):
         load_dsprites(tmp_path)
+    (tmp_path / "dsprites_subset.npz").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="folder has dsprites_subset.npz .variant='subset'"):
+        load_dsprites(tmp_path)
+    (tmp_path / "dsprites_subset.npz").unlink()
     with pytest.raises(ValueError, match="variant"):
         load_dsprites(tmp_path, "full")
     bad = tmp_path / "trunc" / OFFICIAL

@@ -1,6 +1,7 @@
 """``dsprites``: dSprites (Matthey et al. 2017) from DeepMind's file or the two subsets.
 
-Variants (option ``variant``; ``root`` is the file, or the folder holding it):
+Variants (option ``variant``; ``root`` is the file, or the folder holding it; without
+``variant`` a file's name decides, and a folder means the official file):
 
 - ``"official"``: ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (keys ``imgs``
   (737280, 64, 64) uint8 in {0, 1}, ``latents_classes`` / ``latents_values`` (N, 6)).
@@ -37,11 +38,22 @@ DSPRITES_FACTORS = ("shape", "scale", "orientation", "posX", "posY")
 _OFFICIAL_SIZES = (1, 3, 6, 40, 32, 32)
 
 
-def _resolve(root: str | Path | None, variant: str) -> Path:
+def _resolve(root: str | Path | None, variant: str | None) -> tuple[Path, str]:
+    """The file and its variant: a file's variant is read from its name unless given; a folder's defaults to official."""
     if root is None:
-        raise ValueError(f"dsprites needs root=PATH to {DSPRITES_FILES[variant]} or its folder")
+        raise ValueError(f"dsprites needs root=PATH to one of {', '.join(DSPRITES_FILES.values())} or its folder")
     p = Path(root).expanduser()
-    return require_file(p / DSPRITES_FILES[variant] if p.is_dir() else p, f"dSprites {variant} file")
+    if p.is_file():
+        by_name = {name: v for v, name in DSPRITES_FILES.items()}
+        return p, variant or by_name.get(p.name, "official")
+    variant = variant or "official"
+    check_choice("variant", variant, tuple(DSPRITES_FILES))
+    path = p / DSPRITES_FILES[variant]
+    if p.is_dir() and not path.is_file():
+        present = [f"{name} (variant={v!r})" for v, name in DSPRITES_FILES.items() if (p / name).is_file()]
+        hint = f"; the folder has {', '.join(present)}" if present else ""
+        raise FileNotFoundError(f"dSprites {variant} file not found: {path}{hint}")
+    return require_file(path, f"dSprites {variant} file"), variant
 
 
 def _metadata_sizes(path: Path) -> tuple[int, ...]:
@@ -58,10 +70,14 @@ def _metadata_sizes(path: Path) -> tuple[int, ...]:
     return sizes
 
 
-def load_dsprites(root: str | Path | None, variant: str = "official") -> ArrayFactorData:
-    """The dSprites ``variant`` as an :class:`ArrayFactorData` with 5 factors (see the module docstring)."""
-    check_choice("variant", variant, tuple(DSPRITES_FILES))
-    path = _resolve(root, variant)
+def load_dsprites(root: str | Path | None, variant: str | None = None) -> ArrayFactorData:
+    """The dSprites ``variant`` as an :class:`ArrayFactorData` with 5 factors (see the module docstring).
+
+    ``variant`` None: from the file name when ``root`` is a file, else "official".
+    """
+    if variant is not None:
+        check_choice("variant", variant, tuple(DSPRITES_FILES))
+    path, variant = _resolve(root, variant)
     heads = npz_headers(path, required=("imgs", "latents_classes"))
     (shape, dtype), (cshape, cdtype) = heads["imgs"], heads["latents_classes"]
     check_array(str(path), "imgs", shape, dtype, ndim=3, tail=(64, 64), kinds="u")
@@ -83,5 +99,5 @@ def load_dsprites(root: str | Path | None, variant: str = "official") -> ArrayFa
     return ArrayFactorData(imgs, classes, sizes, DSPRITES_FACTORS, scale=1.0, source=str(path))
 
 
-def build_factor_data(root: str | Path | None, *, variant: str = "official") -> ArrayFactorData:
+def build_factor_data(root: str | Path | None, *, variant: str | None = None) -> ArrayFactorData:
     return load_dsprites(root, variant)
