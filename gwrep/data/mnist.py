@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gwrep.data.files import require_dir
-from gwrep.data.views import ArrayImageDataset, split_rows
+from gwrep.data.views import ImageDataset, split_rows
 
 __all__ = ["read_idx_header", "read_idx", "find_idx", "MNISTDataset", "build_dataset", "MNIST_FILES"]
 
@@ -89,12 +89,12 @@ def find_idx(root: str | Path, stem: str) -> Path:
     raise FileNotFoundError(f"MNIST file {stem}[.gz] not found in {base} (or {base}/MNIST/raw)")
 
 
-class MNISTDataset(ArrayImageDataset):
-    """One MNIST part (``train`` or ``test`` files), images read on first access."""
+class MNISTDataset(ImageDataset):
+    """One MNIST part (``train`` or ``test`` files): headers checked now, data read on first access."""
 
     native_shape = (1, 28, 28)
 
-    def __init__(self, root: str | Path, part: str, rows: np.ndarray | None, transform=None) -> None:
+    def __init__(self, root: str | Path, part: str, rows: np.ndarray | None = None, transform=None) -> None:
         self.image_file, self.label_file = (find_idx(root, stem) for stem in MNIST_FILES[part])
         dims, label_dims = read_idx_header(self.image_file), read_idx_header(self.label_file)
         if len(dims) != 3 or dims[1:] != (28, 28):
@@ -102,18 +102,17 @@ class MNISTDataset(ArrayImageDataset):
         if len(label_dims) != 1 or label_dims[0] != dims[0]:
             raise ValueError(f"{self.label_file}: {label_dims} labels for {dims[0]} images in {self.image_file}")
         self.num_images = dims[0]
-        super().__init__(np.zeros((0, 1, 28, 28), np.uint8), np.zeros(0), transform=transform,
-                         rows=np.arange(self.num_images) if rows is None else rows)
-        self._loaded = False
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        super().__init__(np.arange(self.num_images) if rows is None else rows, transform)
 
     def _read(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not self._loaded:
+        if self._arrays is None:
             labels = read_idx(self.label_file)
             if labels.max(initial=0) > 9:
                 raise ValueError(f"{self.label_file}: label {labels.max()} outside 0..9")
-            self.images, self.labels = read_idx(self.image_file)[:, None], labels.astype(np.int64)
-            self._loaded = True
-        return super()._read(rows)
+            self._arrays = (read_idx(self.image_file), labels.astype(np.int64))
+        images, labels = self._arrays
+        return images[rows, None].astype(np.float32) * np.float32(1 / 255), labels[rows]
 
 
 def build_dataset(root: str | Path, split: str, transform, seed: int) -> MNISTDataset:
@@ -125,6 +124,5 @@ def build_dataset(root: str | Path, split: str, transform, seed: int) -> MNISTDa
     if split not in ("train", "val"):
         raise ValueError(f"MNIST split must be one of 'train', 'val', 'test', 'trainval'; got {split!r}")
     full = MNISTDataset(root, "train", None, transform)
-    rows = split_rows(full.num_images, split, seed, fractions=(0.9, 0.1, 0.0))
-    full.rows = rows
+    full.rows = split_rows(full.num_images, split, seed, fractions=(0.9, 0.1, 0.0))
     return full
