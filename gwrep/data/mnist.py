@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gwrep.data.files import require_dir
-from gwrep.data.views import ImageDataset, split_rows
+from gwrep.data.views import ImageDataset, split_parts
 
 __all__ = ["read_idx_header", "read_idx", "find_idx", "MNISTDataset", "build_dataset", "MNIST_FILES"]
 
@@ -117,12 +117,5 @@ class MNISTDataset(ImageDataset):
 
 def build_dataset(root: str | Path, split: str, transform, seed: int) -> MNISTDataset:
     """``split`` in train / val / test / trainval (see the module docstring)."""
-    if split == "test":
-        return MNISTDataset(root, "test", None, transform)
-    if split == "trainval":
-        return MNISTDataset(root, "train", None, transform)
-    if split not in ("train", "val"):
-        raise ValueError(f"MNIST split must be one of 'train', 'val', 'test', 'trainval'; got {split!r}")
-    full = MNISTDataset(root, "train", None, transform)
-    full.rows = split_rows(full.num_images, split, seed, fractions=(0.9, 0.1, 0.0))
-    return full
+    return split_parts("MNIST", split, seed, lambda part: MNISTDataset(root, part, None, transform),
+                       {"test": "test", "trainval": "train"}, train_part="train")

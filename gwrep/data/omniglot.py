@@ -22,12 +22,11 @@ import numpy as np
 from gwrep.data.files import check_array, npz_headers, read_npz, require_dir
 from gwrep.data.images import decode_image
 from gwrep.data.transforms import check_choice
-from gwrep.data.views import ImageDataset, split_rows
+from gwrep.data.views import ImageDataset, split_parts
 
 __all__ = ["OmniglotDataset", "build_dataset", "POLARITIES"]
 
 POLARITIES = ("original", "mnist")
-_PARTS = ("background", "evaluation")
 _SIDE = 105
 
 
@@ -90,12 +89,6 @@ def build_dataset(root: str | Path, split: str, transform, seed: int, *, polarit
     check_choice("polarity", polarity, POLARITIES)
     if polarity == "mnist":
         transform = type(transform)(transform.image_size, transform.channels, invert=not transform.invert)
-    if split in _PARTS:
-        return OmniglotDataset(root, split, None, transform)
-    if split == "test":
-        return OmniglotDataset(root, "evaluation", None, transform)
-    if split not in ("train", "val"):
-        raise ValueError(f"Omniglot split must be one of 'background', 'evaluation', 'train', 'val', 'test'; got {split!r}")
-    data = OmniglotDataset(root, "background", None, transform)
-    data.rows = split_rows(data.num_images, split, seed, fractions=(0.9, 0.1, 0.0))
-    return data
+    return split_parts("Omniglot", split, seed, lambda part: OmniglotDataset(root, part, None, transform),
+                       {"background": "background", "evaluation": "evaluation", "test": "evaluation"},
+                       train_part="background")

@@ -9,7 +9,7 @@ calls with a whole batch of indices, so procedural sets render vectorised).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from gwrep.data.factordata import IndexedFactorData, TransformedFactorData
 from gwrep.data.transforms import ImageTransform
 
-__all__ = ["ImageDataset", "ArrayImageDataset", "FactorDataset", "split_rows", "SPLIT_FRACTIONS"]
+__all__ = ["ImageDataset", "ArrayImageDataset", "FactorDataset", "split_rows", "split_parts", "SPLIT_FRACTIONS"]
 
 #: Default (train, val, test) fractions of a seeded random partition (the GWAE authors' 3D Shapes split).
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -41,6 +41,19 @@ def split_rows(n: int, split: str, seed: int = 0, fractions: Sequence[float] = S
     bounds = np.round(np.cumsum((0.0, *fractions)) * n).astype(int)
     k = names.index(split)
     return np.sort(perm[bounds[k]:bounds[k + 1]]).astype(np.int64)
+
+
+def split_parts(name: str, split: str, seed: int, make: Callable[[str], "ImageDataset"], whole: dict[str, str],
+                train_part: str) -> "ImageDataset":
+    """The ``split`` of a set stored in parts (files): ``whole[split]`` names a whole part; "train" / "val"
+    are a seeded 90/10 split of ``train_part`` (the GWAE authors' MNIST protocol). ``make(part)`` opens a part."""
+    if split in whole:
+        return make(whole[split])
+    if split not in ("train", "val"):
+        raise ValueError(f"{name} split must be one of {', '.join(map(repr, ['train', 'val', *whole]))}; got {split!r}")
+    data = make(train_part)
+    data.rows = split_rows(len(data), split, seed, fractions=(0.9, 0.1, 0.0))
+    return data
 
 
 class ImageDataset(Dataset):
