@@ -30,11 +30,13 @@ def test_deterministic(data):
     np.testing.assert_array_equal(render(data, f), render(Shapes2D(), f[::-1])[::-1])
 
 
-def test_square_area_oracle(data):
-    # unit square corners lie on a 10.5 px circle at scale 1: half-side 7.42 px -> 15x15 pixels
+def test_square_and_ellipse_oracles(data):
+    # as dSprites at scale 1, orientation 0: a 19x19 square and a 25x15 ellipse centred at pixel 16 + pos
     img = render(data, [[0, 5, 0, 16, 16]])[0, 0]
     rows, cols = np.nonzero(img)
-    assert img.sum() == 225 and np.ptp(rows) == 14 and np.ptp(cols) == 14
+    assert img.sum() == 361 and (rows.min(), rows.max(), cols.min(), cols.max()) == (23, 41, 23, 41)
+    rows, cols = np.nonzero(render(data, [[1, 5, 0, 0, 31]])[0, 0])
+    assert (cols.min(), cols.max(), rows.min(), rows.max()) == (4, 28, 40, 54)
 
 
 def test_each_factor_changes_the_image(data):
@@ -65,3 +67,15 @@ def test_out_of_range_factors(data):
         render(data, [[0, 0, 40, 0, 0]])
     with pytest.raises(ValueError, match="shape"):
         render(data, [[0, 0, 0]])
+
+
+def test_replicates_real_dsprites(data, data_root):
+    from gwrep.data.dsprites import load_dsprites
+
+    with pytest.warns(UserWarning):
+        real = load_dsprites(data_root / "dsprites" / "dsprites_subset.npz")
+    rows = np.arange(0, real.num_rows, 4)
+    f, target = real.row_factors(rows), real.row_observations(rows)[:, 0]
+    ours = render(data, f)[:, 0]
+    iou = np.minimum(ours, target).sum((1, 2)) / np.maximum(ours, target).sum((1, 2))
+    assert all(iou[f[:, 0] == k].mean() > 0.8 for k in range(3))
