@@ -76,4 +76,5 @@ def test_compare_errors(tmp_path, capsys):
 def test_mean_std_text():
     assert mean_std([1.0, 3.0]) == "2.000 ± 1.414 (n=2)"
     assert mean_std([0.5]) == "0.500"
+    assert mean_std([0.5, None]) == "0.500 (n=1)"
     assert mean_std([None, float("nan")]) == "-"

@@ -47,13 +47,16 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:
-    """``"m ± s (n=k)"`` with the sample std (ddof=1); a single value prints alone; ``"-"`` if none."""
+    """``"m ± s (n=k)"`` with the sample std (ddof=1); ``"-"`` if no value.
+
+    A lone value prints alone, or as ``"m (n=1)"`` when other entries are missing.
+    """
     vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     if not vals:
         return "-"
     mean = sum(vals) / len(vals)
     if len(vals) == 1:
-        return f"{mean:.{digits}f}"
+        return f"{mean:.{digits}f}" if len(values) == 1 else f"{mean:.{digits}f} (n=1)"
     std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
     return f"{mean:.{digits}f} ± {std:.{digits}f} (n={len(vals)})"
 
