@@ -105,7 +105,7 @@ def test_critic_objective_by_hand():
     drift = (1 + 9) / 2 + (0 + 4) / 2
     assert math.isclose(float(logs["critic_gap"]), gap, abs_tol=1e-6)
     assert math.isclose(float(logs["critic_gp"]), 0.0, abs_tol=1e-6)
-    assert math.isclose(float(loss), -gap + 0.1 * drift, rel_tol=1e-6)
+    assert math.isclose(float(loss.detach()), -gap + 0.1 * drift, rel_tol=1e-6)
 
 
 def test_gw_estimator_matches_hand_computation():
@@ -129,7 +129,7 @@ def test_gw_term_trains_decoder_prior_and_beta_but_not_the_encoder():
 
 
 def test_entropic_gw_term_reaches_encoder_and_beta():
-    model = _tiny(gw_term="entropic", gw_epsilon=1.0)
+    model = _tiny(gw_term="entropic", gw_epsilon=0.1)
     model.loss_terms(_blobs())["gw"].backward()
     assert _grad_norm(model.encoder) > 0 and float(model.log_beta.grad.abs()) > 0
     assert _grad_norm(model.decoder) == 0.0
@@ -175,7 +175,7 @@ def test_total_loss_is_the_weighted_sum():
 def test_a_few_steps_lower_the_loss():
     model = _tiny()
     x = _blobs(16)
-    logs = [model.training_step(x) for _ in range(20)]
+    logs = [model.training_step(x) for _ in range(12)]
     for key in ("loss", "w"):
         first, last = [sum(step[key] for step in part) / 3 for part in (logs[:3], logs[-3:])]
         assert last < 0.8 * first, key
@@ -240,7 +240,7 @@ def test_critic_layers_are_spectrally_normalised():
     for _ in range(30):  # power iterations converge
         critic(torch.rand(2, 1, 28, 28), torch.randn(2, 3))
     weight = critic.z_net[2].weight
-    assert math.isclose(float(torch.linalg.matrix_norm(weight, ord=2)), 1.0, rel_tol=1e-2)
+    assert math.isclose(float(torch.linalg.matrix_norm(weight.detach(), ord=2)), 1.0, rel_tol=1e-2)
 
 
 def test_config_pins_defaults():

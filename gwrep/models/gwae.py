@@ -18,11 +18,14 @@ The objective, as the authors' code trains it (DESIGN.md, "GWAE, as the authors'
 - L_H = - mean sum_k log sigma_k^2, the encoder-entropy term.
 
 Critic loop cost. The authors re-run the encoder, the prior and two decoder passes with
-full autograd graphs in every one of the 5 critic steps and throw the graphs away. Here
-the encoder and the prior's decoded samples are computed once per main step without a
-graph (the critic's maximisation does not change them), each critic step only redraws the
-posterior noise, and the main step decodes posterior and prior codes in one batch with the
-critic's parameters frozen. ``benchmarks/train_step.py`` measures the difference.
+full autograd graphs in every one of the 5 critic steps, throw those graphs away, and then
+run the encoder and decoder again for the main step. Here one generator pass per step
+(encoder, prior, and a single decoder pass over posterior and prior codes together) serves
+both players: the critic steps use detached copies of it (the critic's updates do not
+change the encoder, decoder or prior, so the outputs stay exact) and redraw only the
+posterior noise; the main loss then backpropagates through the same pass, with the
+critic's parameters frozen and both critic evaluations in one batch.
+``benchmarks/train_step.py`` measures the difference.
 """
 from __future__ import annotations
 
@@ -60,7 +63,10 @@ class GWAEConfig(ModelConfig):
         prior_options: keyword options of the prior (e.g. ``{"num_components": 10}`` for gmp).
         gw_term: ``"paper"`` (sample estimator on prior samples) or ``"entropic"`` (entropic GW
             between the data batch and the encoded batch).
-        gw_epsilon: entropic regularisation of the ``"entropic"`` GW term.
+        gw_epsilon: entropic regularisation of the ``"entropic"`` GW term (relative to the
+            mean data cost, see :func:`gwrep.ot.coupled_gw_loss`).
+        gw_max_iter, gw_tol: outer iteration limit and (outer and inner Sinkhorn) tolerance of the
+            entropic GW solver.
         coef_gw, coef_w, coef_d, coef_h: weights of L_GW, L_W, L_D, L_H (1, 1, 1, 0.03).
         beta_init: initial scale beta of the latent distances (authors: 2.5).
         learn_beta: learn log beta with the main optimizer (authors: yes).
@@ -81,7 +87,9 @@ class GWAEConfig(ModelConfig):
     prior: str = "fnp"
     prior_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     gw_term: str = "paper"
-    gw_epsilon: float = 0.1
+    gw_epsilon: float = 0.05
+    gw_max_iter: int = 100
+    gw_tol: float = 1e-6
     coef_gw: float = 1.0
     coef_w: float = 1.0
     coef_d: float = 1.0
@@ -101,9 +109,10 @@ class GWAEConfig(ModelConfig):
         super().validate()
         for name in ("coef_gw", "coef_w", "coef_d", "coef_h", "gp_coef", "critic_drift"):
             check_nonnegative(name, getattr(self, name))
-        for name in ("gw_epsilon", "beta_init", "critic_lr"):
+        for name in ("gw_epsilon", "gw_tol", "beta_init", "critic_lr"):
             check_positive(name, getattr(self, name))
         check_positive("critic_steps", self.critic_steps, integer=True)
+        check_positive("gw_max_iter", self.gw_max_iter, integer=True)
         check_choice("gw_term", self.gw_term, GW_TERMS)
         check_choice("divergence", self.divergence, DIVERGENCES)
         if not isinstance(self.prior_options, dict):
@@ -150,12 +159,25 @@ def critic_objective(critic: nn.Module, x_q: Tensor, z_q: Tensor, x_p: Tensor, z
     (x_q, z_q) are inference pairs (data, code from q(z|x)), (x_p, z_p) generative pairs
     (G(z), z with z from the prior). Minimising this maximises L_D over the critic.
     """
-    f_q, f_p = critic(x_q, z_q), critic(x_p, z_p)
+    f_q, f_p = critic(torch.cat([x_q, x_p]), torch.cat([z_q, z_p])).split(x_q.shape[0])  # one pass for both
     gap = f_p.mean() - f_q.mean()
     penalty = joint_gradient_penalty(critic, x_q, z_q, x_p, z_p)
     drift_term = f_q.pow(2).mean() + f_p.pow(2).mean()
     loss = -gap + gp_coef * penalty + drift * drift_term
     return loss, {"critic_loss": loss.detach(), "critic_gap": gap.detach(), "critic_gp": penalty.detach()}
+
+
+@dataclasses.dataclass
+class _GeneratorPass:
+    """One batch's encoder/prior/decoder outputs (with graphs), shared by critic steps and main loss."""
+
+    x: Tensor
+    mean: Tensor
+    logvar: Tensor
+    z_q: Tensor  # (N, d) posterior sample
+    z_p: Tensor  # (N, d) prior sample
+    logits_q: Tensor  # decoder logits of z_q
+    x_p: Tensor  # decoded prior samples G(z_p) in [0, 1]
 
 
 @contextlib.contextmanager
@@ -192,6 +214,7 @@ class GWAE(Model):
         self.log_beta = nn.Parameter(torch.tensor(math.log(c.beta_init)), requires_grad=c.learn_beta)
         self.critic = (JointCritic(c.image_shape, c.latent_dim, spectral=c.critic_spectral_norm)
                        if c.divergence == "critic" else None)
+        self._cached_pass: _GeneratorPass | None = None
 
     # ------------------------------------------------------------------ hooks
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -213,27 +236,33 @@ class GWAE(Model):
             optimizers["critic"] = torch.optim.RMSprop(self.critic.parameters(), lr=self.config.critic_lr)
         return optimizers
 
-    def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
-        """The unweighted terms ``gw``, ``w``, ``d``, ``h`` of one batch (with graphs)."""
-        c = self.config
+    def _generator_pass(self, x: Tensor) -> _GeneratorPass:
+        """Encoder, prior and decoder outputs for batch ``x`` (one decoder pass for both code batches)."""
         n = x.shape[0]
         mean, logvar = self.encode(x)
         z_q = reparameterize(mean, logvar)
         z_p = self.prior(n)
-        logits_q, logits_p = self.decode_logits(torch.cat([z_q, z_p])).split(n)  # one decoder pass
-        x_p = torch.sigmoid(logits_p)
+        logits_q, logits_p = self.decode_logits(torch.cat([z_q, z_p])).split(n)
+        return _GeneratorPass(x, mean, logvar, z_q, z_p, logits_q, torch.sigmoid(logits_p))
+
+    def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
+        """The unweighted terms ``gw``, ``w``, ``d``, ``h`` of one batch (with graphs)."""
+        c = self.config
+        cached, self._cached_pass = self._cached_pass, None
+        g = cached if cached is not None and cached.x is x else self._generator_pass(x)
         if c.gw_term == "paper":
-            gw = gwot.gwae_gw_loss(x_p, z_p, self.log_beta)
+            gw = gwot.gwae_gw_loss(g.x_p, g.z_p, self.log_beta)
         else:
-            scale = z_q.std(dim=0).mean().clamp(min=1e-8)
-            gw = gwot.coupled_gw_loss(x.flatten(1), z_q * (self.log_beta.exp() / scale), epsilon=c.gw_epsilon)
+            gw = gwot.coupled_gw_loss(x, g.z_q, epsilon=c.gw_epsilon, log_beta=self.log_beta,
+                                      max_iter=c.gw_max_iter, tol=c.gw_tol, inner_tol=c.gw_tol)
         if self.critic is not None:
             with _frozen(self.critic):  # the critic's parameters are not the main step's to learn
-                d = self.critic(x_p, z_p).mean() - self.critic(x, z_q).mean()
+                f_p, f_q = self.critic(torch.cat([g.x_p, x]), torch.cat([g.z_p, g.z_q])).split(x.shape[0])
+            d = f_p.mean() - f_q.mean()
         else:
-            d = gwot.mmd_imq(z_q, z_p, scale=c.mmd_scale)
-        return {"gw": gw, "w": wasserstein_reconstruction(x, logits_q, c.reconstruction_kind),
-                "d": d, "h": gaussian_entropy_term(logvar)}
+            d = gwot.mmd_imq(g.z_q, g.z_p, scale=c.mmd_scale)
+        return {"gw": gw, "w": wasserstein_reconstruction(x, g.logits_q, c.reconstruction_kind),
+                "d": d, "h": gaussian_entropy_term(g.logvar)}
 
     def loss(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         c = self.config
@@ -247,14 +276,20 @@ class GWAE(Model):
         return self.decode(z_p), z_p
 
     def inner_updates(self, x: Tensor) -> dict[str, float]:
-        """``critic_steps`` updates of the critic; nothing else moves (no graphs through the others)."""
+        """``critic_steps`` updates of the critic; nothing else moves.
+
+        The batch's generator pass (encoder, prior, decoder) runs once, with graphs, and is
+        kept for the main loss that follows in :meth:`training_step`: the critic steps
+        change only the critic, so those outputs and graphs stay valid. The critic steps
+        use detached copies and redraw only the posterior noise.
+        """
         if self.critic is None:
             return {}
         c = self.config
-        with torch.no_grad():
-            mean, logvar = self.encode(x)
-            std = torch.exp(0.5 * logvar)
-            x_p, z_p = self._generative_pairs(x.shape[0])
+        g = self._generator_pass(x)
+        self._cached_pass = g if torch.is_grad_enabled() else None
+        mean, std = g.mean.detach(), torch.exp(0.5 * g.logvar.detach())
+        x_p, z_p = g.x_p.detach(), g.z_p.detach()
         opt = self.optimizers["critic"]
         logs: dict[str, Tensor] = {}  # the last critic step's values
         for step in range(c.critic_steps):
