@@ -60,3 +60,15 @@ def test_bad_input(tmp_path):
         build_folder(tmp_path, "all", T64, 0, crop="centre")
     with pytest.raises(ValueError, match="needs root"):
         build_celeba(None, "train", T64, 0)
+
+
+def test_celeba_official_partition_file(tmp_path):
+    folder = tmp_path / "img_align_celeba"
+    folder.mkdir()
+    for i in range(1, 6):
+        Image.fromarray(np.full((218, 178, 3), 40 * i, np.uint8)).save(folder / f"{i:06d}.jpg")
+    (tmp_path / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 0\n000003.jpg 1\n000004.jpg 2\n000005.jpg 2\n")
+    rows = {s: build_celeba(folder, s, T64, 0).rows.tolist() for s in ("train", "val", "test")}
+    assert rows == {"train": [0, 1], "val": [2], "test": [3, 4]}
+    x = build_celeba(folder, "test", T64, 0).get_batch([1])[0]
+    assert x.shape == (1, 3, 64, 64) and abs(float(x.mean()) - 200 / 255) < 0.02
