@@ -1,0 +1,133 @@
+"""Shared pieces of the OT engine: the convergence warning and the input checks.
+
+Every public solver calls these checks at its top, so bad input fails early with a
+``ValueError`` that names the argument and the problem (shape, value, dtype), never an
+``AssertionError`` deep inside a loop. Private helpers trust their callers.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "ConvergenceWarning",
+    "as_tensor",
+    "check_epsilon",
+    "check_finite",
+    "check_iterations",
+    "check_choice",
+    "check_costs",
+    "check_points",
+    "check_marginal",
+    "batched",
+]
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped at its iteration limit before reaching its tolerance."""
+
+
+def as_tensor(name: str, value: Any) -> Tensor:
+    """Return ``value`` as a floating torch tensor (numpy arrays are wrapped, dtype kept)."""
+    if isinstance(value, Tensor):
+        tensor = value
+    else:
+        try:
+            tensor = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise ValueError(f"{name} must be a tensor or array, got {type(value).__name__}") from err
+    if not tensor.is_floating_point():
+        raise ValueError(f"{name} must have a floating dtype, got {tensor.dtype}")
+    return tensor
+
+
+def check_finite(name: str, tensor: Tensor) -> None:
+    """Raise ValueError when ``tensor`` holds NaN or infinite entries."""
+    finite = torch.isfinite(tensor.detach())
+    if not bool(finite.all()):
+        bad = int((~finite).sum())
+        raise ValueError(f"{name} contains {bad} NaN or infinite entries")
+
+
+def check_epsilon(epsilon: float) -> float:
+    """Entropic regularisation must be a finite positive number."""
+    try:
+        value = float(epsilon)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"epsilon must be a positive number, got {epsilon!r}") from err
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    return value
+
+
+def check_iterations(name: str, max_iter: int, tol_name: str, tol: float) -> tuple[int, float]:
+    """An iteration limit must be an integer >= 1 and a tolerance a number >= 0."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {max_iter!r}")
+    tol_value = float(tol)
+    if not tol_value >= 0:
+        raise ValueError(f"{tol_name} must be a number >= 0, got {tol!r}")
+    return max_iter, tol_value
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Raise ValueError listing the allowed values when ``value`` is not one of them."""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, allowed))}")
+    return value
+
+
+def check_costs(name: str, C: Tensor) -> None:
+    """A cost matrix is (n, n) or batched (B, n, n), finite, n >= 1."""
+    if C.dim() not in (2, 3) or C.shape[-1] != C.shape[-2] or C.shape[-1] < 1:
+        raise ValueError(f"{name} must be a square matrix (n, n) or a batch (B, n, n), got shape {tuple(C.shape)}")
+    check_finite(name, C)
+
+
+def check_points(name: str, X: Tensor) -> None:
+    """A point cloud is (n, d) or batched (B, n, d), finite, n >= 1, d >= 1."""
+    if X.dim() not in (2, 3) or X.shape[-2] < 1 or X.shape[-1] < 1:
+        raise ValueError(f"{name} must be points (n, d) or a batch (B, n, d), got shape {tuple(X.shape)}")
+    check_finite(name, X)
+
+
+def _sum_tolerance(dtype: torch.dtype) -> float:
+    return 1e-6 if dtype == torch.float64 else 1e-4
+
+
+def check_marginal(name: str, w: Any, size: int, batch: int | None, like: Tensor) -> Tensor:
+    """Return the marginal ``w`` as a (B, size) tensor of ``like``'s dtype and device.
+
+    ``None`` gives uniform weights 1/size. Otherwise ``w`` must be (size,) or (B, size),
+    strictly positive, finite and sum to 1 (to 1e-6 in float64, 1e-4 in lower precision).
+    """
+    B = 1 if batch is None else batch
+    if w is None:
+        return torch.full((B, size), 1.0 / size, dtype=like.dtype, device=like.device)
+    w = as_tensor(name, w)
+    if w.device != like.device:
+        raise ValueError(f"{name} is on {w.device} but the costs are on {like.device}")
+    w = w.to(like.dtype)
+    if w.shape == (size,):
+        w = w.expand(B, size)
+    elif w.shape != (B, size) or batch is None:
+        expected = f"({size},)" if batch is None else f"({size},) or ({B}, {size})"
+        raise ValueError(f"{name} must have shape {expected}, got {tuple(w.shape)}")
+    check_finite(name, w)
+    if bool((w <= 0).any()):
+        raise ValueError(f"{name} must be strictly positive (drop points of zero mass), min is {float(w.min()):.3g}")
+    sums = w.sum(-1)
+    worst = float((sums - 1).abs().max())
+    if worst > _sum_tolerance(w.dtype):
+        raise ValueError(f"{name} must sum to 1, but sums to {float(sums.flatten()[(sums - 1).abs().argmax()]):.9g}")
+    return w
+
+
+def batched(tensor: Tensor) -> tuple[Tensor, bool]:
+    """Add a leading batch dimension to an unbatched (2-d) tensor; say whether it had one."""
+    if tensor.dim() == 3:
+        return tensor, True
+    return tensor.unsqueeze(0), False
