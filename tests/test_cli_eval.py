@@ -146,3 +146,22 @@ def test_summarize_picks_headline_numbers():
                        "settings.seed": 0}, "psnr": {"psnr": 20.0}}
     assert summarize(metrics) == {"dci_disentanglement": 0.5, "dci_completeness": 0.25,
                                   "dci_informativeness": 0.9, "psnr": 20.0}
+
+
+@pytest.mark.slow
+def test_eval_real_shapes2d_fast(tmp_path):
+    """The real loader (procedural dSprites test split) and every factor metric at small sizes."""
+    run_dir = make_run(tmp_path, "shapes2d")
+    small = ["mig.num_train=300", "sap.num_train=300", "sap.num_test=100", "dci.num_train=300", "dci.num_test=100",
+             "modularity_explicitness.num_train=300", "modularity_explicitness.num_test=100",
+             "beta_vae_score.num_train=50", "beta_vae_score.num_eval=20", "factor_vae_score.num_train=50",
+             "factor_vae_score.num_eval=20", "factor_vae_score.num_variance_estimate=300"]
+    argv = ["eval", str(run_dir), "--fast", "--psnr-num", "100",
+            "--metrics", "mig", "sap", "dci", "modularity_explicitness", "beta_vae_score", "factor_vae_score", "psnr"]
+    for item in small:
+        argv += ["--option", item]
+    assert main(argv) == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert set(doc["summary"]) == {"mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness",
+                                   "modularity", "explicitness", "beta_vae_score", "factor_vae_score", "psnr"}
+    assert doc["metrics"]["dci"]["settings.importance"] == "random_forest"  # from dci.FAST

@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true",
                         help="each metric's FAST settings and fewer PSNR/FID images (in-training quality checks)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every metric's sampling (default 0)")
-    parser.add_argument("--data-root", default=None, help="folder of the real data sets (default: the run's)")
+    parser.add_argument("--data-root", default=None, metavar="DIR",
+                        help="data folder: DIR/<set> when that subfolder exists, else DIR (default: the run's data_root)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
     parser.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default 256)")
     parser.add_argument("--fid-extractor", default=None, metavar="PATH",
@@ -166,7 +167,7 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     from gwrep import data as gdata
-    from gwrep.commands._runs import open_runs, read_json, write_json
+    from gwrep.commands._runs import open_runs, read_json, set_root, write_json
     from gwrep.train.config import resolve_device
 
     parse_options(args.option)  # bad options fail before any work
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = run_.config
     device = resolve_device(args.device)
     model = run_.model.to(device).eval()
-    root = args.data_root if args.data_root is not None else cfg.data_root
+    root = set_root(args.data_root, cfg.data) if args.data_root is not None else cfg.data_root
     test = gdata.load(cfg.data, root=root, split="test", **cfg.data_options)
     shape_data, shape_model = tuple(test.image_shape), tuple(model.config.image_shape)
     if shape_data != shape_model:
@@ -191,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             extractor = load_extractor(args.fid_extractor, device=device)
+            print(f"FID: {counts['fid_num']} test images and as many per mode ({', '.join(fid_wanted)}) through "
+                  f"{extractor.path} on {device} (Inception-v3 runs at a few images/s per CPU thread)")
         except FileNotFoundError as err:
             if args.metrics is not None:  # asked for by name: fail loudly
                 raise

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-split", default=None,
                         help="split of the OoD set (default: 'evaluation' for omniglot, else 'test')")
     parser.add_argument("--data-root", default=None, metavar="DIR",
-                        help="folder with one subfolder per data set, named as the set (DIR/mnist, DIR/omniglot)")
+                        help="data folder: DIR/<set> when that subfolder exists (DIR/mnist, DIR/omniglot, as the "
+                             "shared data folder), else DIR itself")
     parser.add_argument("--in-root", default=None, metavar="PATH",
                         help="folder of the in-distribution set's files (default: DIR/<name> from --data-root, "
                              "else the run's data_root when --in is the run's data)")
@@ -97,19 +98,12 @@ def _subset(dataset, num: int | None, seed: int):
 
 
 def _root(explicit: str | None, parent: str | None, name: str, run_root: str | None) -> str | None:
-    """The files folder of set ``name``: ``explicit``, else ``parent/name``, else the run's (None: procedural)."""
-    from gwrep.data import DATASETS
+    """The files folder of set ``name``: ``explicit``, else from ``--data-root``, else the run's."""
+    from gwrep.commands._runs import set_root
 
     if explicit is not None:
         return explicit
-    if parent is not None:
-        if name in DATASETS and not DATASETS[name].needs_root:
-            return None
-        folder = Path(parent) / name
-        if not folder.is_dir():
-            raise FileNotFoundError(f"--data-root {parent} has no subfolder {name!r}; pass --in-root/--out-root")
-        return str(folder)
-    return run_root
+    return set_root(parent, name) if parent is not None else run_root
 
 
 def _load(name: str, split: str, root: str | None, options: dict[str, Any], model_shape: tuple[int, ...]):
