@@ -120,12 +120,11 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     """Score one run and write its ood.json, ood_scores.npz and ROC figure; returns the result."""
     import numpy as np
 
-    from gwrep.commands._runs import write_json
+    from gwrep.commands._runs import run_label, write_json
+    from gwrep.data import PROTOCOLS
     from gwrep.eval.ood import ood_metrics, ood_roc_curve, score_dataset
     from gwrep.eval.plots import plot_roc_curves
     from gwrep.train.config import resolve_device
-
-    from gwrep.data import PROTOCOLS
 
     model = run.model
     shape = tuple(model.config.image_shape)
@@ -155,7 +154,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     scores_out = score_dataset(model, ds_out, batch_size=args.batch_size, device=device)
     metrics = ood_metrics(scores_in, scores_out)
     fpr, tpr = ood_roc_curve(scores_in, scores_out)
-    figure = plot_roc_curves({f"{run.config.model}": (fpr, tpr, metrics["auroc"])}, run.dir / "figures" / "ood_roc.png",
+    figure = plot_roc_curves({run_label(run): (fpr, tpr, metrics["auroc"])}, run.dir / "figures" / "ood_roc.png",
                              title=f"OoD: {name_in} (in) vs {args.data_out} (out)")
     np.savez(run.dir / "ood_scores.npz", scores_in=scores_in, scores_out=scores_out)
     result = {
