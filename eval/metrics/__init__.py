@@ -10,7 +10,7 @@ setting as ``"settings.<name>"``, and one helper per equation. Each module decla
 ``FAST``: smaller sample sizes for in-training evaluation.
 """
 from .beta_vae import beta_vae_score
-from .dci import compute_dci, dci
+from .dci import compute_dci, compute_dci_importance, dci, dci_importance
 from .factor_vae import factor_vae_score
 from .mig import compute_mig, mig
 from .modularity import compute_modularity_explicitness, modularity_explicitness
@@ -20,7 +20,7 @@ from .utils import model_representation
 __all__ = [
     "mig", "compute_mig",
     "sap", "compute_sap",
-    "dci", "compute_dci",
+    "dci", "compute_dci", "dci_importance", "compute_dci_importance",
     "modularity_explicitness", "compute_modularity_explicitness",
     "beta_vae_score",
     "factor_vae_score",
