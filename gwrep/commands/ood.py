@@ -155,7 +155,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     metrics = ood_metrics(scores_in, scores_out)
     fpr, tpr = ood_roc_curve(scores_in, scores_out)
     figure = plot_roc_curves({run_label(run): (fpr, tpr, metrics["auroc"])}, run.dir / "figures" / "ood_roc.png",
-                             title=f"OoD: {name_in} (in) vs {args.data_out} (out)")
+                             title=f"OoD: {name_in} (in) vs {args.data_out} (out), {protocol} protocol")
     np.savez(run.dir / "ood_scores.npz", scores_in=scores_in, scores_out=scores_out)
     result = {
         "run": str(run.dir),
@@ -203,9 +203,10 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.output)
         curves = {label: (res["curve"]["fpr"], res["curve"]["tpr"], res["metrics"]["auroc"])
                   for label, res in zip(table, results)}
-        data_in = {res["protocol"]["in"]["data"] for res in results}
-        plot_roc_curves(curves, out / "ood_roc.png",
-                        title=f"OoD: {', '.join(sorted(data_in))} (in) vs {args.data_out} (out)")
+        data_in = sorted({res["protocol"]["in"]["data"] for res in results})
+        protocols = sorted({res["protocol"]["name"] for res in results})
+        plot_roc_curves(curves, out / "ood_roc.png", title=f"OoD: {', '.join(data_in)} (in) vs {args.data_out} (out), "
+                                                          f"{'/'.join(protocols)} protocol")
         (out / "ood_table.md").write_text(text + "\n")
         write_json(out / "ood_table.json", table)
         print(f"wrote {out / 'ood_roc.png'}, {out / 'ood_table.md'} and {out / 'ood_table.json'}")
