@@ -143,8 +143,9 @@ def test_main_loss_gives_the_critic_no_gradient():
     assert all(p.requires_grad for p in model.critic.parameters())  # frozen only inside the step
 
 
-def test_inner_critic_loop_updates_only_the_critic():
-    model = _tiny()
+@pytest.mark.parametrize("resample", [False, True])
+def test_inner_critic_loop_updates_only_the_critic(resample):
+    model = _tiny(critic_resample=resample)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     logs = model.inner_updates(_blobs())
     assert set(logs) == {"critic_loss", "critic_gap", "critic_gp"}
@@ -152,6 +153,21 @@ def test_inner_critic_loop_updates_only_the_critic():
         changed = not torch.equal(value, before[name])
         assert changed == name.startswith("critic."), name
     assert all(p.grad is None for p in model.encoder.parameters())
+
+
+def test_main_loss_reuses_the_generator_pass_of_the_critic_steps_only_for_that_batch():
+    model = _tiny()
+    x = _blobs()
+    model.inner_updates(x)
+    cached = model._cached_pass
+    assert cached is not None and cached.x is x and cached.x_p.requires_grad
+    model.loss(x)
+    assert model._cached_pass is None  # consumed once
+    model.inner_updates(x)
+    calls = []
+    model.decoder.register_forward_hook(lambda *args: calls.append(1))
+    model.loss(_blobs(seed=1))  # another batch: a fresh pass, the stale one dropped
+    assert len(calls) == 1 and model._cached_pass is None
 
 
 def test_training_step_moves_every_player_and_logs_terms():

@@ -1,0 +1,227 @@
+"""Train-step cost of GWAE against beta-VAE with the same nets and batch (issue 5).
+
+Times one full training step (for GWAE: the critic's inner updates plus the main update)
+of each variant on a batch of 64 random 64x64x3 images with the GWAE authors' nets, and
+reports the time ratio to beta-VAE in one run (the authors' code: about 6-7x; goal <= 3x)
+and the peak memory. Variants:
+
+- ``beta-vae``: the reference, ``build_model("beta-vae", architecture="gwae")``.
+- ``gwae``: this package's GWAE (critic loop without graphs, prior samples decoded once
+  per main step, one decoder pass for posterior and prior codes, critic frozen in the
+  main step).
+- ``gwae-resample``: the same, but fresh prior samples decoded in each critic step (the
+  authors' sampling, without their graphs).
+- ``gwae-authors-loop``: the authors' step structure ("before"): each of the 5 critic
+  steps re-runs reparameterisation, two decoder passes and the prior with autograd graphs
+  it then throws away, the main step decodes posterior and prior codes separately and
+  backpropagates into the critic's weights too.
+- ``gwae-mmd``: the MMD ablation (no critic).
+
+Times are taken round-robin in one process (one step of each variant in turn, so a
+change in machine load hits every variant alike); the median per variant is reported.
+Peak memory is measured for each variant in its own process, so it is its own: the
+resident-set peak (``resource.getrusage``) minus the resident set before the first step,
+and on a GPU ``torch.cuda.max_memory_allocated``. Writes JSON to ``benchmarks/results/train_step.json``
+and prints a table.
+
+    python benchmarks/train_step.py                 # CPU (or CUDA when there), 1 thread
+    python benchmarks/train_step.py --steps 20 --device cuda
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+VARIANTS = ["beta-vae", "gwae", "gwae-resample", "gwae-authors-loop", "gwae-mmd"]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _authors_loop_class():
+    """GWAE with the authors' step structure, the "before" of the critic-loop optimisation."""
+    import gwrep.ot as gwot
+    from gwrep.models.gwae import GWAE, critic_objective, wasserstein_reconstruction
+    from gwrep.models.losses import gaussian_entropy_term, reparameterize
+
+    class AuthorsLoopGWAE(GWAE):
+        def loss_terms(self, x):
+            c, n = self.config, x.shape[0]
+            mean, logvar = self.encode(x)
+            z_q = reparameterize(mean, logvar)
+            logits_q = self.decode_logits(z_q)
+            z_p = self.prior(n)
+            x_p = self.decode(z_p)
+            d = self.critic(x_p, z_p).mean() - self.critic(x, z_q).mean()  # critic not frozen
+            return {"gw": gwot.gwae_gw_loss(x_p, z_p, self.log_beta),
+                    "w": wasserstein_reconstruction(x, logits_q, c.reconstruction_kind),
+                    "d": d, "h": gaussian_entropy_term(logvar)}
+
+        def inner_updates(self, x):
+            c, n = self.config, x.shape[0]
+            mean, logvar = self.encode(x)  # with a graph, as the authors
+            opt = self.optimizers["critic"]
+            for _ in range(c.critic_steps):
+                z_q = reparameterize(mean, logvar)
+                self.decode(z_q)  # the authors decode the posterior codes here and never use them
+                z_p = self.prior(n)
+                x_p = self.decode(z_p)
+                loss, logs = critic_objective(self.critic, x, z_q.detach(), x_p.detach(), z_p.detach(),
+                                              c.gp_coef, c.critic_drift)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            return {k: float(v) for k, v in logs.items()}
+
+    return AuthorsLoopGWAE
+
+
+def build(variant: str, image_shape: tuple[int, int, int], latent_dim: int):
+    from gwrep.models import build_model
+    from gwrep.models.gwae import GWAEConfig
+
+    common = {"image_shape": image_shape, "latent_dim": latent_dim, "architecture": "gwae"}
+    if variant == "beta-vae":
+        return build_model("beta-vae", **common)
+    if variant == "gwae":
+        return build_model("gwae", **common)
+    if variant == "gwae-resample":
+        return build_model("gwae", critic_resample=True, **common)
+    if variant == "gwae-mmd":
+        return build_model("gwae", divergence="mmd", **common)
+    if variant == "gwae-authors-loop":
+        model = _authors_loop_class()(GWAEConfig(**common))
+        model.registry_name = "gwae"
+        return model
+    raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _setup(args: argparse.Namespace):
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    shape = (args.channels, args.size, args.size)
+    x = torch.rand(args.batch, *shape, generator=torch.Generator().manual_seed(1)).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    return device, shape, x, sync
+
+
+def time_round_robin(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Step times of every variant, interleaved step by step so load changes hit all alike."""
+    device, shape, x, sync = _setup(args)
+    models = {}
+    for variant in args.variants:
+        torch.manual_seed(0)
+        models[variant] = build(variant, shape, args.latent).to(device)
+    times: dict[str, list[float]] = {v: [] for v in args.variants}
+    for step in range(args.warmup + args.steps):
+        for variant, model in models.items():
+            sync()
+            start = time.perf_counter()
+            model.training_step(x)
+            sync()
+            if step >= args.warmup:
+                times[variant].append(time.perf_counter() - start)
+    return times
+
+
+def measure_memory(variant: str, args: argparse.Namespace) -> dict:
+    """In a fresh process: peak memory of a few steps of ``variant`` above the resident set before them."""
+    device, shape, x, sync = _setup(args)
+    torch.manual_seed(0)
+    model = build(variant, shape, args.latent).to(device)
+    model.optimizers  # noqa: B018  (built before the baseline RSS is read)
+    rss_before = _rss_bytes()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(3):
+        model.training_step(x)
+    sync()
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    out = {"peak_rss_increase_mb": max(0, peak_rss - rss_before) / 2**20, "peak_rss_mb": peak_rss / 2**20}
+    if device.type == "cuda":
+        out["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
+    parser.add_argument("--steps", type=int, default=8, help="timed steps per variant")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, default=64, choices=[28, 64])
+    parser.add_argument("--channels", type=int, default=3, choices=[1, 3])
+    parser.add_argument("--latent", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=RESULTS / "train_step.json")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        print(json.dumps(measure_memory(args.memory_child, args)))
+        return 0
+
+    memory = {}
+    for variant in args.variants:
+        cmd = [sys.executable, __file__, "--memory-child", variant, *_forward(args)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"variant {variant} failed:\n{proc.stderr}")
+        memory[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+    times = time_round_robin(args)
+    rows = [{"variant": v, "median_s": statistics.median(t), "min_s": min(t), "mean_s": statistics.fmean(t),
+             "times_s": t, **memory[v]} for v, t in times.items()]
+    ref = times.get("beta-vae")
+    for r in rows:
+        # ratio of medians, and the median of the per-round ratios (steps taken side by side)
+        r["ratio_to_beta_vae"] = r["median_s"] / statistics.median(ref) if ref else None
+        r["ratio_per_round_median"] = statistics.median(a / b for a, b in zip(r["times_s"], ref)) if ref else None
+    result = {"benchmark": "train_step", "device": args.device, "threads": args.threads,
+              "torch": torch.__version__, "platform": platform.platform(), "batch": args.batch,
+              "image_shape": [args.channels, args.size, args.size], "latent_dim": args.latent,
+              "steps": args.steps, "warmup": args.warmup, "goal_ratio": 3.0, "authors_ratio": "about 6-7",
+              "results": rows}
+    if args.device.startswith("cuda"):
+        result["gpu"] = torch.cuda.get_device_name()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    _print_table(result)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _forward(args: argparse.Namespace) -> list[str]:
+    names = ["steps", "warmup", "batch", "size", "channels", "latent", "threads", "device"]
+    return [item for name in names for item in (f"--{name}", str(getattr(args, name)))]
+
+
+def _print_table(result: dict) -> None:
+    gpu = any("cuda_max_allocated_mb" in r for r in result["results"])
+    head = (f"{'variant':<20}{'median s/step':>14}{'min s':>9}{'x beta-VAE':>12}{'x (per round)':>15}"
+            f"{'peak RSS +MB':>14}")
+    print(f"train step, batch {result['batch']} x {result['image_shape']}, device {result['device']}, "
+          f"{result['threads']} thread(s)")
+    print(head + (f"{'CUDA peak MB':>14}" if gpu else ""))
+    for r in result["results"]:
+        ratio = f"{r['ratio_to_beta_vae']:.2f}" if r["ratio_to_beta_vae"] else "-"
+        per_round = f"{r['ratio_per_round_median']:.2f}" if r["ratio_per_round_median"] else "-"
+        line = (f"{r['variant']:<20}{r['median_s']:>14.3f}{r['min_s']:>9.3f}{ratio:>12}{per_round:>15}"
+                f"{r['peak_rss_increase_mb']:>14.0f}")
+        print(line + (f"{r.get('cuda_max_allocated_mb', 0):>14.0f}" if gpu else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
