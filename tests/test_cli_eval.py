@@ -15,10 +15,9 @@ import torch
 import gwrep.data
 import gwrep.registry as registry
 from gwrep.cli import main
-from gwrep.commands.eval import dci_with_importance, parse_options, summarize
+from gwrep.commands.eval import parse_options, summarize
 from gwrep.data.shapes2d import Shapes2D
 from gwrep.data.views import ArrayImageDataset, FactorDataset
-from metrics_data import IdentityFactorData
 from run_folders import make_run
 from tiny_models import ENTRY, NAME
 
@@ -77,6 +76,14 @@ def test_eval_on_factor_data(tmp_path, fake_data, toy_extractor):
     for key in ("mig", "dci_disentanglement", "dci_completeness", "psnr", "fid", "recon_fid"):
         assert np.isfinite(doc["summary"][key])
     assert 0 <= doc["summary"]["mig"] <= 1
+    # The command's DCI is the metric module's, with the options passed through.
+    from gwrep.eval.metrics import compute_dci, model_representation
+    from gwrep.train import load_run_model
+
+    test = gwrep.data.load("sprites", split="test")
+    reference = compute_dci(model_representation(load_run_model(run_dir)), test.factor_data, seed=0, num_train=200,
+                            num_test=100, importance="random_forest", forest_trees=10)
+    assert {k: v for k, v in doc["metrics"]["dci"].items() if k != "importance_matrix"} == reference
 
     # A second call adds metrics to the same eval.json.
     assert main(["eval", str(run_dir), "--metrics", "sap", "--option", "sap.num_train=200",
@@ -121,24 +128,6 @@ def test_eval_bad_input(tmp_path, fake_data, capsys):
         parse_options(["dci=3"])
     with pytest.raises(ValueError, match="unknown metric"):
         parse_options(["psnr.num=3"])
-
-
-def test_dci_with_importance_equals_compute_dci():
-    from gwrep.eval.metrics import compute_dci
-
-    data = IdentityFactorData((4, 5, 6))
-    rng = np.random.default_rng(0)
-    mix = rng.normal(size=(3, 4))
-
-    def represent(x):
-        return x.reshape(len(x), -1) @ mix
-
-    settings = dict(num_train=200, num_test=100, importance="random_forest", forest_trees=10)
-    ours, matrix = dci_with_importance(represent, data, seed=3, **settings)
-    assert ours == compute_dci(represent, data, seed=3, **settings)
-    assert matrix.shape == (4, 3)
-    with pytest.raises(ValueError, match="no option"):
-        dci_with_importance(represent, data, bogus=1)
 
 
 def test_summarize_picks_headline_numbers():

@@ -17,15 +17,16 @@ import inspect
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HELP = "compute disentanglement / generation metrics of a run and write eval.json"
 
-#: Factor metric name -> (module of gwrep.eval.metrics, function); "dci" is run with its importance matrix.
+#: Factor metric name -> (module of gwrep.eval.metrics, function); "dci" runs as compute_dci_importance
+#: (the same numbers plus the importance matrix for the heatmap).
 FACTOR_METRICS: dict[str, tuple[str, str]] = {
     "mig": ("mig", "compute_mig"),
     "sap": ("sap", "compute_sap"),
-    "dci": ("dci", "compute_dci"),
+    "dci": ("dci", "compute_dci_importance"),
     "modularity_explicitness": ("modularity", "compute_modularity_explicitness"),
     "beta_vae_score": ("beta_vae", "beta_vae_score"),
     "factor_vae_score": ("factor_vae", "factor_vae_score"),
@@ -96,32 +97,6 @@ def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def dci_with_importance(represent: Callable, data: Any, seed: int = 0, **settings: Any) -> tuple[dict[str, Any], Any]:
-    """``compute_dci`` of :mod:`gwrep.eval.metrics.dci` plus its importance matrix (d, K), computed once.
-
-    Returns the same dict as ``compute_dci(represent, data, seed=seed, **settings)``
-    (tested) and the matrix for the heatmap.
-    """
-    dci_module = importlib.import_module("gwrep.eval.metrics.dci")  # the module (the package exports the function)
-    from gwrep.eval.metrics.utils import sample_train_test, with_settings
-
-    params = inspect.signature(dci_module.compute_dci).parameters
-    unknown = sorted(set(settings) - set(params))
-    if unknown:
-        raise ValueError(f"compute_dci has no option(s) {unknown}")
-    s = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
-    s.update(settings, seed=seed)
-    splits = sample_train_test(represent, data, s["num_train"], s["num_test"], s["batch_size"], seed)
-    matrix, acc_train, acc_test = dci_module.importance_matrix(*splits, s["importance"], s["forest_trees"],
-                                                               s["forest_min_leaf"], seed)
-    scores = {"disentanglement": dci_module.disentanglement(matrix), "completeness": dci_module.completeness(matrix),
-              "informativeness_train": acc_train, "informativeness_test": acc_test}
-    out = with_settings(scores, importance=s["importance"], forest_trees=s["forest_trees"],
-                        forest_min_leaf=s["forest_min_leaf"], seed=seed)
-    out.update(with_settings({}, num_train=s["num_train"], num_test=s["num_test"], batch_size=s["batch_size"]))
-    return out, matrix
-
-
 def _selected(requested: list[str] | None, has_factors: bool) -> tuple[list[str], dict[str, str]]:
     """Metrics to run and the skipped ones with reasons (explicit requests that cannot fit raise)."""
     if requested is None:
@@ -151,7 +126,7 @@ def _factor_metric(name: str, model: Any, data: Any, args: argparse.Namespace, f
         return compute(represent, data, seed=args.seed, **settings)
     from gwrep.eval.plots import plot_dci_importance
 
-    out, matrix = dci_with_importance(represent, data, seed=args.seed, **settings)
+    out, matrix = compute(represent, data, seed=args.seed, **settings)
     names = list(getattr(data, "factor_names", [f"factor {k}" for k in range(matrix.shape[1])]))
     path = plot_dci_importance(matrix, names, figures / "dci_importance.png",
                                title=f"DCI importance: {model.registry_name or type(model).__name__}")
