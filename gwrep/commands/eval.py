@@ -210,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         "run": str(run_.dir),
         "model": cfg.model,
         "data": cfg.data,
+        "data_options": cfg.data_options,
         "seed": cfg.seed,
         "metrics": metrics,
         "summary": summarize(metrics),
