@@ -80,3 +80,16 @@ def test_seeded_and_rejects_bad_input():
         dci(codes, f, codes, f, importance="lasso")
     with pytest.raises(ValueError, match="forest_trees"):
         dci(codes, f, codes, f, importance="random_forest", forest_trees=0)
+
+
+def test_random_forest_agrees_with_gradient_boosting():
+    # the fast option's documented agreement (benchmarks/metrics.py --agreement: within 0.08 at
+    # 2000 points); at 300 training points allow 0.12
+    rng = np.random.default_rng(0)
+    f = DATA.sample_factors(450, rng)
+    z = f / np.array([1.0, 2.0, 3.0])
+    for codes in (z @ (np.eye(3) + 0.3 * rng.normal(size=(3, 3))), z + 0.2 * rng.normal(size=z.shape)):
+        gbt = dci(codes[:300], f[:300], codes[300:], f[300:], "gbt")
+        forest = dci(codes[:300], f[:300], codes[300:], f[300:], "random_forest")
+        for key in SCORES:
+            assert forest[key] == pytest.approx(gbt[key], abs=0.12), key

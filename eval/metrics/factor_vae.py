@@ -15,9 +15,11 @@ often on ``num_train`` votes; the score is its accuracy on those votes and on
 ``num_eval`` fresh ones (chance is about 1/K).
 
 Differences from dlib (and nmichlo/disent, which ports it): dlib takes the argmin over
-the kept dimensions but uses that position as an index into *all* dimensions, so every
-vote after a pruned dimension lands on the wrong one; here the position is mapped back
-through the kept indices. dlib also reports ``num_active_dims`` as the length of the
+the kept dimensions but uses that position as an index into *all* dimensions, so after a
+pruned dimension every vote lands on the wrong column; here the position is mapped back
+through the kept indices (:func:`factor_vae_votes`). dlib's mislabelling is one-to-one,
+so it leaves the two accuracies unchanged, but its vote matrix (which dimension codes
+which factor) is wrong. dlib also reports ``num_active_dims`` as the length of the
 boolean mask (always d); here it is the number kept. Votes are sampled in groups (one
 ``represent`` call per ~4096 images), so the random stream differs from dlib's.
 """

@@ -9,7 +9,9 @@ factor k (training split, 20 bins) and theta_j = max_k m_jk,
 .. math::
     \\mathrm{modularity} = \\frac{1}{d} \\sum_j \\Big(1 - \\frac{\\sum_k m_{jk}^2 - \\theta_j^2}{\\theta_j^2 (K - 1)}\\Big),
 
-a code with no information scoring 0. Explicitness: per factor, the one-vs-rest ROC-AUC
+a code with no information scoring 0. Modularity does not measure informativeness:
+codes of pure noise carry small, uneven plug-in MI and can score 0.5-0.8; read it with
+explicitness (0.5 for noise, chance ROC-AUC). Explicitness: per factor, the one-vs-rest ROC-AUC
 averaged over classes of a logistic regression from all standardized codes, mean over
 factors, on train and test.
 
