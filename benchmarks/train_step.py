@@ -9,8 +9,10 @@ and the peak memory. Variants:
 - ``gwae``: this package's GWAE (critic loop without graphs, prior samples decoded once
   per main step, one decoder pass for posterior and prior codes, critic frozen in the
   main step).
-- ``gwae-resample``: the same, but fresh prior samples decoded in each critic step (the
-  authors' sampling, without their graphs).
+- ``gwae-no-share``: graph-free critic steps on their own no-grad pass; the main loss runs
+  its own generator pass (less peak memory, one more decoder pass).
+- ``gwae-resample``: like ``gwae``, but fresh prior samples decoded in each critic step
+  (the authors' sampling, without their graphs).
 - ``gwae-authors-loop``: the authors' step structure ("before"): each of the 5 critic
   steps re-runs reparameterisation, two decoder passes and the prior with autograd graphs
   it then throws away, the main step decodes posterior and prior codes separately and
@@ -42,7 +44,7 @@ from pathlib import Path
 
 import torch
 
-VARIANTS = ["beta-vae", "gwae", "gwae-resample", "gwae-authors-loop", "gwae-mmd"]
+VARIANTS = ["beta-vae", "gwae", "gwae-no-share", "gwae-resample", "gwae-authors-loop", "gwae-mmd"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -93,6 +95,8 @@ def build(variant: str, image_shape: tuple[int, int, int], latent_dim: int):
         return build_model("beta-vae", **common)
     if variant == "gwae":
         return build_model("gwae", **common)
+    if variant == "gwae-no-share":
+        return build_model("gwae", share_generator_pass=False, **common)
     if variant == "gwae-resample":
         return build_model("gwae", critic_resample=True, **common)
     if variant == "gwae-mmd":

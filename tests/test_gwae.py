@@ -143,9 +143,9 @@ def test_main_loss_gives_the_critic_no_gradient():
     assert all(p.requires_grad for p in model.critic.parameters())  # frozen only inside the step
 
 
-@pytest.mark.parametrize("resample", [False, True])
-def test_inner_critic_loop_updates_only_the_critic(resample):
-    model = _tiny(critic_resample=resample)
+@pytest.mark.parametrize("options", [{}, {"critic_resample": True}, {"share_generator_pass": False}])
+def test_inner_critic_loop_updates_only_the_critic(options):
+    model = _tiny(**options)
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
     logs = model.inner_updates(_blobs())
     assert set(logs) == {"critic_loss", "critic_gap", "critic_gp"}
@@ -153,6 +153,7 @@ def test_inner_critic_loop_updates_only_the_critic(resample):
         changed = not torch.equal(value, before[name])
         assert changed == name.startswith("critic."), name
     assert all(p.grad is None for p in model.encoder.parameters())
+    assert (model._cached_pass is not None) == model.config.share_generator_pass
 
 
 def test_main_loss_reuses_the_generator_pass_of_the_critic_steps_only_for_that_batch():
@@ -190,8 +191,8 @@ def test_total_loss_is_the_weighted_sum():
 
 def test_a_few_steps_lower_the_loss():
     model = _tiny()
-    x = _blobs(16)
-    logs = [model.training_step(x) for _ in range(12)]
+    x = _blobs(8)
+    logs = [model.training_step(x) for _ in range(10)]
     for key in ("loss", "w"):
         first, last = [sum(step[key] for step in part) / 3 for part in (logs[:3], logs[-3:])]
         assert last < 0.8 * first, key

@@ -79,6 +79,9 @@ class GWAEConfig(ModelConfig):
         critic_spectral_norm: spectral normalisation of every critic layer (authors: yes).
         critic_resample: draw and decode fresh prior samples in every critic step (the
             authors' sampling; costs one decoder pass per step) instead of once per main step.
+        share_generator_pass: compute the batch's encoder/prior/decoder pass once, with graphs,
+            for both the critic steps and the main loss (faster); ``False`` keeps no graph
+            during the critic steps (lower peak memory, one more decoder pass per step).
         mmd_scale: kernel scale of the MMD ablation (``None`` = the WAE paper's scales).
     """
 
@@ -103,6 +106,7 @@ class GWAEConfig(ModelConfig):
     critic_drift: float = 1e-3
     critic_spectral_norm: bool = True
     critic_resample: bool = False
+    share_generator_pass: bool = True
     mmd_scale: float | None = None
 
     def validate(self) -> None:
@@ -281,15 +285,22 @@ class GWAE(Model):
         The batch's generator pass (encoder, prior, decoder) runs once, with graphs, and is
         kept for the main loss that follows in :meth:`training_step`: the critic steps
         change only the critic, so those outputs and graphs stay valid. The critic steps
-        use detached copies and redraw only the posterior noise.
+        use detached copies and redraw only the posterior noise. With
+        ``share_generator_pass=False`` the critic's inputs are computed without graphs
+        instead and the main loss runs its own pass (one more decoder pass, lower peak memory).
         """
         if self.critic is None:
             return {}
         c = self.config
-        g = self._generator_pass(x)
-        self._cached_pass = g if torch.is_grad_enabled() else None
-        mean, std = g.mean.detach(), torch.exp(0.5 * g.logvar.detach())
-        x_p, z_p = g.x_p.detach(), g.z_p.detach()
+        if c.share_generator_pass:
+            g = self._generator_pass(x)
+            self._cached_pass = g if torch.is_grad_enabled() else None
+            mean, logvar, x_p, z_p = g.mean.detach(), g.logvar.detach(), g.x_p.detach(), g.z_p.detach()
+        else:
+            with torch.no_grad():
+                mean, logvar = self.encode(x)
+                x_p, z_p = self._generative_pairs(x.shape[0])
+        std = torch.exp(0.5 * logvar)
         opt = self.optimizers["critic"]
         logs: dict[str, Tensor] = {}  # the last critic step's values
         for step in range(c.critic_steps):
