@@ -97,9 +97,9 @@ def gwae_gw_loss(x_decoded: Tensor, z: Tensor, log_beta: Any) -> Tensor:
     return (dz - dx).abs().mean()
 
 
-def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.01, log_beta: Any = None, normalize: bool = True,
-                    max_iter: int = 1000, tol: float = 1e-9, inner_max_iter: int = 1000,
-                    inner_tol: float = 1e-9) -> Tensor:
+def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = None, normalize: bool = True,
+                    max_iter: int = 1000, tol: float | None = None, inner_max_iter: int = 1000,
+                    inner_tol: float | None = None) -> Tensor:
     r"""Entropic GW between a data batch and a latent batch, as a differentiable loss.
 
     .. math::
@@ -124,14 +124,17 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.01, log_beta: Any =
         The data batch (or decodings), flattened.
     z : Tensor, shape (M, d)
         The latent batch (N and M may differ).
-    epsilon : float, default 0.01
-        Entropic regularisation, relative to normalised costs.
+    epsilon : float, default 0.5
+        Entropic regularisation, relative to normalised costs (unit mean data cost, so the
+        gradient entries are of order 1 to 10; values below about 0.1 make the plan of a
+        near-isometric pair nearly a permutation and the inner Sinkhorn slow).
     log_beta : Tensor or float, optional
         Log of the latent scale (default 0, i.e. beta = 1).
     normalize : bool, default True
         Divide both costs by the mean data cost.
     max_iter, tol, inner_max_iter, inner_tol
-        Solver limits, as in :func:`gwrep.ot.gromov_wasserstein_points`.
+        Solver limits, as in :func:`gwrep.ot.gromov_wasserstein_points` (tolerances default to
+        1e-9 in float64 and 1e-5 in float32).
 
     Returns
     -------

@@ -23,6 +23,7 @@ __all__ = [
     "check_points",
     "check_marginal",
     "batched",
+    "default_tol",
 ]
 
 
@@ -131,3 +132,11 @@ def batched(tensor: Tensor) -> tuple[Tensor, bool]:
     if tensor.dim() == 3:
         return tensor, True
     return tensor.unsqueeze(0), False
+
+
+def default_tol(tol: float | None, dtype: torch.dtype) -> float:
+    """``tol``, or when None the dtype's default: 1e-9 in float64 (POT's), 1e-5 in lower precision,
+    where round-off alone keeps plan changes and marginal errors above 1e-9."""
+    if tol is not None:
+        return tol
+    return 1e-9 if dtype == torch.float64 else 1e-5
