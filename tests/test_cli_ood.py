@@ -12,7 +12,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import gwrep.data
 import gwrep.registry as registry
