@@ -206,6 +206,14 @@ def test_registry_names_pick_the_prior():
     assert gmp.config.prior == "gmp"
 
 
+def test_component_posterior_needs_a_mixture_prior():
+    gmp = _tiny("gwae-gmp", prior_options={"num_components": 4})
+    post = gmp.component_posterior(_blobs(5))
+    assert post.shape == (5, 4) and torch.allclose(post.sum(1), torch.ones(5))
+    with pytest.raises(ValueError, match="mixture prior"):
+        _tiny().component_posterior(_blobs(2))
+
+
 def test_mmd_ablation_has_no_critic():
     model = _tiny(divergence="mmd")
     assert model.critic is None and set(model.optimizers) == {"main"}

@@ -36,6 +36,7 @@ from typing import Any, Iterator
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 import gwrep.ot as gwot
 from gwrep.config import check_choice, check_nonnegative, check_positive
@@ -307,11 +308,24 @@ class GWAE(Model):
             if c.critic_resample and step > 0:
                 x_p, z_p = self._generative_pairs(x.shape[0])
             z_q = mean + std * torch.randn_like(std)
-            loss, logs = critic_objective(self.critic, x, z_q, x_p, z_p, c.gp_coef, c.critic_drift)
+            with parametrize.cached():  # spectral-normalised weights computed once for the step's two passes
+                loss, logs = critic_objective(self.critic, x, z_q, x_p, z_p, c.gp_coef, c.critic_drift)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         return {k: float(v) for k, v in logs.items()}
+
+    def component_posterior(self, x: Tensor) -> Tensor:
+        """p(k | z) of the GMP prior's components at the mean codes of ``x``, shape (N, K) (clustering)."""
+        if not hasattr(self.prior, "posterior"):
+            raise ValueError("component_posterior needs a mixture prior ('gmp'); "
+                             f"this GWAE has prior={self.config.prior!r}")
+        was_training = self.prior.training
+        self.prior.eval()  # the density uses the BN running statistics (see gwrep.priors.mixture)
+        with torch.no_grad():
+            post = self.prior.posterior(self.represent(x))
+        self.prior.train(was_training)
+        return post
 
     @torch.no_grad()
     def ood_score(self, x: Tensor) -> Tensor:
