@@ -61,7 +61,10 @@ def _timed(fn):
         start = time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - start
-    return out, seconds, [str(w.message) for w in caught]
+    messages: dict[str, int] = {}
+    for w in caught:
+        messages[str(w.message)] = messages.get(str(w.message), 0) + 1
+    return out, seconds, messages
 
 
 def run_size(n: int, eps: float, dims: tuple[int, int], seed: int, run_pot: bool, run_dense: bool) -> dict[str, Any]:
@@ -102,12 +105,18 @@ def run_size(n: int, eps: float, dims: tuple[int, int], seed: int, run_pot: bool
 
 
 def _note(row: dict[str, Any]) -> str:
-    if not row["pot_converged"]:
-        return "POT did not converge"
+    """Whether the fast path reached POT's optimum, and any warnings that make values incomparable."""
     if row["fast_rel_diff"] <= 1e-6:
-        return "same optimum"
-    lower = "gwrep" if row["fast_value"] < row["pot_value"] else "POT"
-    return f"different local optimum ({lower} lower)"
+        notes = ["same optimum"]
+    else:
+        notes = [f"different local optimum ({'gwrep' if row['fast_value'] < row['pot_value'] else 'POT'} lower)"]
+    if not row["pot_converged"]:
+        notes.append("POT's outer loop hit max_iter")
+    if any("did not converge" in message for message in row["pot_warnings"]):
+        notes.append("POT's inner Sinkhorn hit numItermax")
+    if row["fast_warnings"]:
+        notes.append("gwrep warned: " + "; ".join(row["fast_warnings"])[:60])
+    return "; ".join(notes)
 
 
 def _fmt(value: Any, spec: str) -> str:
