@@ -35,9 +35,11 @@ def weights(run_dir):
     return load_checkpoint(run_dir / "checkpoints" / "last.pt")
 
 
-def assert_same_state(a, b):
-    drop = lambda t: {k: v for k, v in t.items() if k != "minutes"}  # noqa: E731 (wall clock)
+def assert_same_state(a, b, ignore=("minutes",)):
+    """Same weights, optimizer states, RNG states and trainer state (but the ``ignore`` keys)."""
+    drop = lambda t: {k: v for k, v in t.items() if k not in ignore}  # noqa: E731
     assert drop(a["trainer"]) == drop(b["trainer"])
+    assert torch.equal(a["rng"]["torch"], b["rng"]["torch"]) and a["rng"]["python"] == b["rng"]["python"]
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
     opt_a, opt_b = a["optimizers"]["main"]["state"], b["optimizers"]["main"]["state"]
@@ -97,11 +99,14 @@ def test_resume_from_time_budget_extends_steps(tmp_path, monkeypatch):
     cfg = config(tmp_path, "budget", steps=20, max_minutes=3.0)
     first = fit(cfg)
     assert first.status == "time_budget" and 0 < first.step < 20
+    assert first.step % 5 and first.metrics("val")[-1]["step"] == first.step  # the stop validates
     monkeypatch.undo()
     monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
     second = fit(cfg.replace(max_minutes=None), resume=True)
     assert second.step == 20
-    assert_same_state(weights(straight.dir), weights(second.dir))
+    # Same weights; only the validation record differs by that extra validation.
+    assert_same_state(weights(straight.dir), weights(second.dir),
+                      ignore=("minutes", "best_val", "best_step", "bad_evals", "last_eval_step"))
 
 
 def test_nan_guard_keeps_last_good_checkpoint(tmp_path):

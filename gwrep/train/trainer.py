@@ -243,7 +243,10 @@ class _Trainer:
         state["log_sums"], state["log_count"] = {}, 0
         shown = {k: f"{v:.4g}" for k, v in list(means.items())[:4]}
         if self.state["best_val"] is not None:
-            shown["val"] = f"{self.state['best_val']:.4g}"
+            shown["best_val"] = f"{self.state['best_val']:.4g}"
+        if self.config.time_budget_minutes is not None:  # the bar's ETA counts steps; show the budget too
+            left = self.config.time_budget_minutes - (self.state["minutes"] - self.minutes_before)
+            shown["budget_left"] = f"{max(left, 0.0):.1f}min"
         bar.set_postfix(shown, refresh=False)
 
     # ------------------------------------------------------------- validation
@@ -363,8 +366,8 @@ class _Trainer:
 
     def _finish(self, status: str) -> Run:
         state = self.state
-        if status == "completed" and self.val_batches and state["last_eval_step"] != state["step"]:
-            self._evaluate()
+        if status != "early_stopped" and self.val_batches and state["last_eval_step"] != state["step"]:
+            self._evaluate()  # the run's reported model is always a validated one
         self._save_checkpoint("last")
         if state["best_step"] is None:  # never validated: the run's model is the final one
             save_model(self.model, self.dir / MODEL_DIR)
