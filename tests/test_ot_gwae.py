@@ -1,0 +1,99 @@
+"""Tests for gwrep/ot/gwae.py: GWAE's L_GW estimator and the coupling-based GW loss."""
+import math
+import warnings
+
+import ot
+import pytest
+import torch
+
+from gwrep.ot import coupled_gw_loss, gwae_gw_loss
+
+
+def authors_l_gw(x2s, zs, log_coef):
+    """The authors' computation (models/gwae.py of the GWAE code), transcribed."""
+    n = x2s.shape[0]
+    scale_z = torch.clamp(zs.std(dim=0).mean(), min=1e-8)
+    dx = (x2s[:, None, ...] - x2s[None, :, ...]).view(n, n, -1).norm(p=2, dim=2)
+    dz = ((zs[:, None, :] - zs[None, :, :]) * (log_coef.exp() / scale_z)).norm(p=2, dim=2)
+    return (dz - dx).abs().mean()
+
+
+def test_l_gw_equals_the_authors_formula():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(9, 1, 6, 6, generator=g, dtype=torch.float64)
+    z = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    log_beta = torch.tensor(math.log(2.5), dtype=torch.float64)
+    assert float(gwae_gw_loss(x, z, log_beta)) == pytest.approx(float(authors_l_gw(x, z, log_beta)), rel=1e-12)
+
+
+def test_l_gw_is_zero_for_a_scaled_isometry_and_has_gradients():
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    Q, _ = torch.linalg.qr(torch.randn(5, 5, generator=g, dtype=torch.float64))
+    beta = 1.7
+    x = torch.cat([z, torch.zeros(10, 2, dtype=torch.float64)], 1) @ Q * (beta / float(z.std(0).mean()))
+    assert float(gwae_gw_loss(x, z, math.log(beta))) < 1e-12
+    log_beta = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    x.requires_grad_()
+    z.requires_grad_()
+    assert torch.autograd.gradcheck(gwae_gw_loss, (x, z, log_beta))
+
+
+@pytest.mark.parametrize("args, match", [
+    ((torch.rand(4, 3), torch.rand(5, 2), 0.0), "mismatched batch"),
+    ((torch.rand(1, 3), torch.rand(1, 2), 0.0), "at least 2"),
+    ((torch.rand(4, 3), torch.rand(4, 2, 1), 0.0), "z must have shape"),
+    ((torch.full((4, 3), float("nan")), torch.rand(4, 2), 0.0), "x_decoded contains"),
+    ((torch.rand(4, 3), torch.rand(4, 2), torch.zeros(2)), "log_beta"),
+])
+def test_l_gw_bad_inputs(args, match):
+    with pytest.raises(ValueError, match=match):
+        gwae_gw_loss(*args)
+
+
+def test_coupled_loss_equals_pot_on_the_normalised_costs():
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(12, 1, 4, 4, generator=g, dtype=torch.float64)
+    z = torch.randn(10, 3, generator=g, dtype=torch.float64)
+    log_beta = 0.4
+    value = coupled_gw_loss(x, z, epsilon=0.5, log_beta=log_beta)
+    X = x.flatten(1).numpy()
+    Z = (z * (math.exp(log_beta) / z.std(0).mean())).numpy()
+    C1, C2 = ot.dist(X, X), ot.dist(Z, Z)
+    c = C1.mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reference = ot.gromov.entropic_gromov_wasserstein2(C1 / c, C2 / c, epsilon=0.5)
+    assert float(value) == pytest.approx(reference, rel=1e-6)
+
+
+def test_coupled_loss_is_differentiable_and_prefers_isometries():
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(16, 2, generator=g, dtype=torch.float64)
+    x_iso = torch.cat([z, torch.zeros(16, 3, dtype=torch.float64)], 1).requires_grad_()
+    x_far = torch.randn(16, 5, generator=g, dtype=torch.float64)
+    log_beta = z.std(0).mean().log().requires_grad_()
+    zr = z.clone().requires_grad_()
+    iso = coupled_gw_loss(x_iso, zr, log_beta=log_beta)
+    assert float(iso.detach()) < 0.5 * float(coupled_gw_loss(x_far, z))
+    iso.backward()
+    for grad in (x_iso.grad, zr.grad, log_beta.grad):
+        assert grad is not None and torch.isfinite(grad).all()
+
+
+def test_coupled_loss_in_float32_converges_quietly():
+    g = torch.Generator().manual_seed(4)
+    x, z = torch.rand(32, 3, 8, 8, generator=g), torch.randn(32, 6, generator=g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = coupled_gw_loss(x, z)
+    assert value.dtype == torch.float32 and math.isfinite(float(value))
+
+
+def test_coupled_loss_bad_inputs():
+    with pytest.raises(ValueError, match="x must be a batch"):
+        coupled_gw_loss(torch.rand(1, 3), torch.rand(4, 2))
+    with pytest.raises(ValueError, match="epsilon"):
+        coupled_gw_loss(torch.rand(4, 3), torch.rand(4, 2), epsilon=-1)
+    with pytest.raises(ValueError, match="identical"):
+        coupled_gw_loss(torch.ones(4, 3), torch.rand(4, 2))
