@@ -40,12 +40,12 @@ def test_flags_override_the_file():
 
 
 def test_quick_start_defaults():
-    """``gwrep train`` alone: GWAE-FNP on procedural shapes at 28x28 under the 5-minute budget."""
+    """``gwrep train`` alone: GWAE-FNP on procedural 3D Shapes at 28x28 under the 5-minute budget."""
     from gwrep.train import TrainConfig
     from gwrep.train.config import DEFAULT_MINUTES
 
     config = TrainConfig.from_dict(command.config_options(parse([]), command.base_options(parse([]))))
-    assert (config.model, config.data, config.data_options) == ("gwae-fnp", "shapes2d", {"image_size": 28})
+    assert (config.model, config.data, config.data_options) == ("gwae-fnp", "shapes3d", {"image_size": 28})
     assert config.time_budget_minutes == DEFAULT_MINUTES == 5.0
     assert command.base_options(parse(["--data", "shapes3d"])) == {}  # a chosen data set keeps its own size
 

@@ -22,7 +22,7 @@ def test_round_trip_and_defaults():
     assert back == cfg
     assert (cfg.batch_size, cfg.seed, cfg.device, cfg.patience) == (64, 0, "auto", 10)
     assert TrainConfig.__dataclass_fields__["model"].default == "gwae-fnp"
-    assert TrainConfig.__dataclass_fields__["data"].default == "shapes2d"
+    assert TrainConfig.__dataclass_fields__["data"].default == "shapes3d"
 
 
 @pytest.mark.parametrize("bad, match", [

@@ -45,7 +45,8 @@ class TrainConfig(Config):
         model: registered model name (:func:`gwrep.registry.model_names`), e.g. ``"gwae-fnp"``.
         model_options: options of the model's config (``latent_dim``, ``prior``, ``lr``,
             loss coefficients...). ``image_shape`` defaults to the data set's.
-        data: data set name for :func:`gwrep.data.load` (``shapes2d`` needs no files).
+        data: data set name for :func:`gwrep.data.load`; the default, procedural 3D Shapes,
+            needs no files.
         data_root: folder of the real data sets (``None``: the loader's default).
         data_options: options for :func:`gwrep.data.load` (``image_size``, ``channels``...).
         steps: number of training steps (parameter updates of the model).
@@ -59,7 +60,8 @@ class TrainConfig(Config):
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         val_fraction: if > 0, hold out this seeded fraction of the training split for
             validation; if 0, validate on the data set's ``"val"`` split.
-        val_batches: validation batches per evaluation (the first ones, in a fixed order).
+        val_batches: validation batches per evaluation (a fixed, seeded random subset of the
+            validation set, the same at every evaluation).
         eval_every: steps between validations (``0``: never validate).
         patience: early stopping after this many evaluations without a new best
             validation loss (``0``: no early stopping).
@@ -72,7 +74,7 @@ class TrainConfig(Config):
 
     model: str = "gwae-fnp"
     model_options: dict = dataclasses.field(default_factory=dict)
-    data: str = "shapes2d"
+    data: str = "shapes3d"
     data_root: str | None = None
     data_options: dict = dataclasses.field(default_factory=dict)
     steps: int | None = None

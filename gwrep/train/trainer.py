@@ -183,13 +183,12 @@ class _Trainer:
         """The first ``val_batches`` validation batches, in a fixed order, kept in memory."""
         if self.val_set is None or self.config.eval_every == 0:
             return []
-        loader = DataLoader(self.val_set, batch_size=self.config.batch_size, shuffle=False)
-        batches = []
-        for batch in loader:
-            batches.append(_images(batch))
-            if len(batches) == self.config.val_batches:
-                break
-        return batches
+        # A seeded random subset: split files are often sorted by factor or class, so
+        # their first rows would cover a sliver of the data.
+        n = len(self.val_set)
+        keep = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed)).tolist()
+        subset = Subset(self.val_set, keep[:self.config.val_batches * self.config.batch_size])
+        return [_images(batch) for batch in DataLoader(subset, batch_size=self.config.batch_size, shuffle=False)]
 
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_state(self) -> dict[str, Any]:
@@ -375,11 +374,16 @@ class _Trainer:
         if self.config.figures:
             from gwrep.eval.figures import save_run_figures
 
-            x = self.val_batches[0] if self.val_batches else _images(next(iter(DataLoader(self.train_set, 16))))
+            x = self.val_batches[0] if self.val_batches else self._random_train_images(8)
             save_run_figures(best, x[:8], self.dir / METRICS_FILE, self.dir / FIGURES_DIR, seed=self.config.seed)
         message = self._end_message(status)
         summary = self._write_summary(status, message)
         return Run(self.dir, self.config, summary, model=best)
+
+    def _random_train_images(self, n: int) -> torch.Tensor:
+        """``n`` training images at seeded random places, for the figures of a run without validation."""
+        pick = torch.randperm(len(self.train_set), generator=torch.Generator().manual_seed(self.config.seed))[:n]
+        return _images(next(iter(DataLoader(Subset(self.train_set, pick.tolist()), batch_size=n))))
 
     def _end_message(self, status: str) -> str:
         state = self.state
