@@ -1,0 +1,28 @@
+"""Tests for gwrep/commands/bench.py (`gwrep bench`)."""
+import importlib
+
+import pytest
+
+from gwrep.cli import main
+from gwrep.commands.bench import BENCHMARKS
+
+
+def test_every_target_resolves_to_a_callable():
+    for target, entry in BENCHMARKS.items():
+        module, _, function = entry.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+
+
+@pytest.mark.parametrize("argv, expected", [(["bench", "--help"], "gw"), (["bench", "gw", "--help"], "--quick")])
+def test_help_works(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    assert expected in capsys.readouterr().out
+
+
+def test_unknown_target_is_an_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "nope"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
