@@ -24,8 +24,8 @@ from torch import Tensor
 
 from gwrep.ot.gw_solver import GWResult, solve_entropic_gw
 from gwrep.ot.sinkhorn import FactoredCost
-from gwrep.ot.utils import (as_tensor, batched, check_choice, check_costs, check_epsilon, check_finite,
-                            check_iterations, check_marginal)
+from gwrep.ot.utils import (as_tensor, batched, check_choice, check_costs, check_epsilon, check_iterations,
+                            check_marginal, check_pair, initial_plan)
 
 __all__ = ["DenseGWCost", "entropic_gromov_wasserstein", "entropic_gromov_wasserstein2", "LOSS_FUNCTIONS",
            "SOLVERS"]
@@ -121,10 +121,7 @@ def _solve_dense(C1: Any, C2: Any, p: Any, q: Any, loss_fun: str, epsilon: float
     C1, C2 = as_tensor("C1", C1), as_tensor("C2", C2)
     check_costs("C1", C1)
     check_costs("C2", C2)
-    if C1.dim() != C2.dim() or (C1.dim() == 3 and C1.shape[0] != C2.shape[0]):
-        raise ValueError(f"mismatched batch sizes: C1 has shape {tuple(C1.shape)} and C2 {tuple(C2.shape)}")
-    if C1.dtype != C2.dtype or C1.device != C2.device:
-        raise ValueError(f"C1 ({C1.dtype}, {C1.device}) and C2 ({C2.dtype}, {C2.device}) differ in dtype or device")
+    check_pair("C1", C1, "C2", C2)
     if loss_fun == "kl_loss" and bool((C1 < 0).any() or (C2 < 0).any()):
         raise ValueError("kl_loss needs non-negative costs; C1 or C2 has negative entries")
     epsilon = check_epsilon(epsilon)
@@ -138,18 +135,9 @@ def _solve_dense(C1: Any, C2: Any, p: Any, q: Any, loss_fun: str, epsilon: float
     q = check_marginal("q", q, m, batch, C1b).detach()
     sym = _check_symmetry(C1b.detach(), "C1", symmetric) & _check_symmetry(C2b.detach(), "C2", symmetric)
     sym = sym and symmetric is not False
-    if G0 is None:
-        T0 = p[:, :, None] * q[:, None, :]
-    else:
-        G0 = as_tensor("G0", G0).to(C1b)
-        T0, _ = batched(G0)
-        if T0.shape != (B, n, m):
-            raise ValueError(f"G0 must have shape {(n, m) if batch is None else (B, n, m)}, got {tuple(G0.shape)}")
-        check_finite("G0", T0)
-        if bool((T0 < 0).any()):
-            raise ValueError("G0 must be non-negative")
+    T0 = initial_plan(G0, p, q, batch)
     cost = DenseGWCost(C1b.detach(), C2b.detach(), p, q, loss_fun, sym)
-    result = solve_entropic_gw(cost, p, q, epsilon, T0.detach(), max_iter, tol, solver, inner_max_iter, inner_tol,
+    result = solve_entropic_gw(cost, p, q, epsilon, T0, max_iter, tol, solver, inner_max_iter, inner_tol,
                                warmstart, verbose)
     if C1b.requires_grad or C2b.requires_grad:
         cost = DenseGWCost(C1b, C2b, p, q, loss_fun, True)

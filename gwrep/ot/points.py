@@ -21,8 +21,8 @@ from torch import Tensor
 
 from gwrep.ot.gw_solver import GWResult, solve_entropic_gw
 from gwrep.ot.sinkhorn import FactoredCost
-from gwrep.ot.utils import (as_tensor, batched, check_choice, check_epsilon, check_finite, check_iterations,
-                            check_marginal, check_points, default_tol)
+from gwrep.ot.utils import (as_tensor, batched, check_choice, check_epsilon, check_iterations, check_marginal,
+                            check_pair, check_points, default_tol, initial_plan)
 
 __all__ = ["SquaredEuclideanCost", "PointsGWCost", "gromov_wasserstein_points"]
 
@@ -172,10 +172,7 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     X, Y = as_tensor("X", X), as_tensor("Y", Y)
     check_points("X", X)
     check_points("Y", Y)
-    if X.dim() != Y.dim() or (X.dim() == 3 and X.shape[0] != Y.shape[0]):
-        raise ValueError(f"mismatched batch sizes: X has shape {tuple(X.shape)} and Y {tuple(Y.shape)}")
-    if X.dtype != Y.dtype or X.device != Y.device:
-        raise ValueError(f"X ({X.dtype}, {X.device}) and Y ({Y.dtype}, {Y.device}) differ in dtype or device")
+    check_pair("X", X, "Y", Y)
     epsilon = check_epsilon(epsilon)
     max_iter, tol = check_iterations("max_iter", max_iter, "tol", default_tol(tol, X.dtype))
     inner_max_iter, inner_tol = check_iterations("inner_max_iter", inner_max_iter, "inner_tol",
@@ -186,18 +183,10 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     batch = B if was_batched else None
     p = check_marginal("p", p, n, batch, Xb).detach()
     q = check_marginal("q", q, m, batch, Xb).detach()
-    if G0 is None:
-        T0 = p[:, :, None] * q[:, None, :]
-    else:
-        T0, _ = batched(as_tensor("G0", G0).to(Xb))
-        if T0.shape != (B, n, m):
-            raise ValueError(f"G0 must have shape {(n, m) if batch is None else (B, n, m)}, got {tuple(G0.shape)}")
-        check_finite("G0", T0)
-        if bool((T0 < 0).any()):
-            raise ValueError("G0 must be non-negative")
+    T0 = initial_plan(G0, p, q, batch)
     with torch.no_grad():
         cost = PointsGWCost(Xb.detach(), Yb.detach(), p, q)
-    result = solve_entropic_gw(cost, p, q, epsilon, T0.detach(), max_iter, tol, solver, inner_max_iter, inner_tol,
+    result = solve_entropic_gw(cost, p, q, epsilon, T0, max_iter, tol, solver, inner_max_iter, inner_tol,
                                warmstart, verbose)
     if Xb.requires_grad or Yb.requires_grad:
         cost = PointsGWCost(Xb, Yb, p, q)

@@ -24,6 +24,8 @@ __all__ = [
     "check_marginal",
     "batched",
     "default_tol",
+    "check_pair",
+    "initial_plan",
 ]
 
 
@@ -140,3 +142,27 @@ def default_tol(tol: float | None, dtype: torch.dtype) -> float:
     if tol is not None:
         return tol
     return 1e-9 if dtype == torch.float64 else 1e-5
+
+
+def check_pair(name1: str, A: Tensor, name2: str, B: Tensor) -> None:
+    """Two inputs of one problem must agree in batching (both batched with one size, or neither),
+    dtype and device."""
+    if A.dim() != B.dim() or (A.dim() == 3 and A.shape[0] != B.shape[0]):
+        raise ValueError(f"mismatched batch sizes: {name1} has shape {tuple(A.shape)} and {name2} {tuple(B.shape)}")
+    if A.dtype != B.dtype or A.device != B.device:
+        raise ValueError(f"{name1} ({A.dtype}, {A.device}) and {name2} ({B.dtype}, {B.device}) differ in dtype or "
+                         "device")
+
+
+def initial_plan(G0: Any, p: Tensor, q: Tensor, batch: int | None) -> Tensor:
+    """The (B, n, m) starting plan: ``G0`` checked (shape, finite, non-negative), or p q^T."""
+    if G0 is None:
+        return p[:, :, None] * q[:, None, :]
+    B, n, m = p.shape[0], p.shape[1], q.shape[1]
+    T0, _ = batched(as_tensor("G0", G0).to(p))
+    if T0.shape != (B, n, m):
+        raise ValueError(f"G0 must have shape {(n, m) if batch is None else (B, n, m)}, got {tuple(G0.shape)}")
+    check_finite("G0", T0)
+    if bool((T0 < 0).any()):
+        raise ValueError("G0 must be non-negative")
+    return T0.detach()
