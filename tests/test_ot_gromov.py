@@ -50,6 +50,7 @@ def test_value_twin_matches_log_and_pot():
     assert value.shape == () and float(value) == pytest.approx(reference, rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in log:RuntimeWarning")  # POT's PPA takes log(0)
 def test_asymmetric_costs_and_ppa_match_pot():
     rng = np.random.default_rng(3)
     C1, C2 = rng.random((7, 7)), rng.random((6, 6))
@@ -134,8 +135,9 @@ def test_non_convergence_warns_naming_the_fix():
     C1, C2, _, _ = as_torch(*random_problem(6, 5, seed=2))
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         entropic_gromov_wasserstein(C1, C2, epsilon=0.02, max_iter=2)
-    with pytest.warns(ConvergenceWarning, match="numItermax"):
+    with pytest.warns(ConvergenceWarning) as record:
         entropic_gromov_wasserstein(C1, C2, epsilon=0.02, max_iter=3, inner_max_iter=1)
+    assert any("raise inner_max_iter (POT: numItermax)" in str(w.message) for w in record)
 
 
 @pytest.mark.parametrize("change, match", [
