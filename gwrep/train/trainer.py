@@ -150,8 +150,9 @@ class _Trainer:
             raise FileNotFoundError(f"cannot resume: {last} not found")
         saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
         given = config.to_dict()
-        for key in ("model_options",):
-            saved[key], given[key] = _without_image_shape(saved[key]), _without_image_shape(given[key])
+        # image_shape is resolved from the data at start; compare what the user chose.
+        saved["model_options"] = _without_image_shape(saved["model_options"])
+        given["model_options"] = _without_image_shape(given["model_options"])
         changed = sorted(k for k in given if k not in RESUMABLE_FIELDS and given[k] != saved.get(k))
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} -> {given[k]!r}" for k in changed)
