@@ -217,3 +217,25 @@ def test_wrong_image_size_is_named(tmp_path):
 def test_batch_larger_than_data(tmp_path):
     with pytest.raises(ValueError, match="larger than the data set"):
         train(config(tmp_path, batch_size=64), dataset=blobs(20), progress=False)
+
+
+def test_gwae_resume_is_bit_exact(tmp_path):
+    """The default model (critic and main optimizers, prior BatchNorm buffers) resumes exactly too."""
+    pytest.importorskip("gwrep.models.gwae")
+    base = dict(data="shapes3d", data_options={"image_size": 28}, steps=5, batch_size=16, eval_every=2,
+                val_batches=1, checkpoint_every=4, figures=False, model_options={"critic_steps": 2, "latent_dim": 4})
+    straight = train(TrainConfig(**base, out=str(tmp_path / "a")), progress=False)
+
+    def stop_at_3(step, logs):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    cfg = TrainConfig(**base, out=str(tmp_path / "b"))
+    assert train(cfg, progress=False, callbacks=[stop_at_3]).status == "interrupted"
+    resumed = train(cfg, progress=False, resume=True)
+    a, b = weights(straight.dir), weights(resumed.dir)
+    assert sorted(a["optimizers"]) == ["critic", "main"]
+    assert_same_state(a, b)
+    for key, value in a["optimizers"]["critic"]["state"].items():
+        assert all(torch.equal(torch.as_tensor(v), torch.as_tensor(b["optimizers"]["critic"]["state"][key][k]))
+                   for k, v in value.items())
