@@ -210,9 +210,9 @@ class Model(nn.Module):
 def _check_finite(loss: Tensor, terms: dict[str, Tensor], step: int) -> None:
     if torch.isfinite(loss).all():
         return
-    bad = [k for k, v in terms.items() if not torch.isfinite(torch.as_tensor(v)).all()]
+    bad = [k for k, v in terms.items() if not torch.isfinite(torch.as_tensor(v).detach()).all()]
     raise NonFiniteLossError(
-        f"non-finite loss ({float(loss)}) at step {step}; non-finite terms: {bad or ['(total only)']}. "
+        f"non-finite loss ({float(loss.detach())}) at step {step}; non-finite terms: {bad or ['(total only)']}. "
         "Lower the learning rate or check the input data."
     )
 
