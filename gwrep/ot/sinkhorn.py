@@ -281,11 +281,14 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
         loga, logb = a.log(), b.log()
         if tau is None:
             tau = torch.finfo(a.dtype).max ** 0.1
-        if f is None or g is None:
-            g = a.new_zeros(B, m)
-            f = _row_update(logb, cost.dense(eps), g, eps)  # rows of the first kernel cannot all underflow
         if workspace is None:
             workspace = a.new_empty(B, n, m)
+        if f is None or g is None:
+            # cold start: shift each row so that its largest kernel entry is 1, so no row underflows
+            # (one max over the exponents instead of a log-sum-exp over a dense copy of the cost)
+            g = a.new_zeros(B, m)
+            exponent = cost.log2_kernel(loga / _LN2, logb / _LN2, 1.0 / (eps * _LN2), workspace)
+            f = -eps * _LN2 * exponent.amax(dim=2)
         K = _kernel(loga, logb, cost, f, g, eps, tau, workspace)
         u, v = a.new_ones(B, n), a.new_ones(B, m)
         u_ok, v_ok = u, v  # scalings at the last check, all finite
