@@ -239,3 +239,20 @@ def test_gwae_resume_is_bit_exact(tmp_path):
     for key, value in a["optimizers"]["critic"]["state"].items():
         assert all(torch.equal(torch.as_tensor(v), torch.as_tensor(b["optimizers"]["critic"]["state"][key][k]))
                    for k, v in value.items())
+
+
+def test_dataset_size_follows_training_set(tmp_path):
+    """beta-TCVAE's dataset_size defaults to the number of training images (trainer-derived option)."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from gwrep.train import TrainConfig, train
+
+    images = (torch.rand(40, 1, 28, 28) > 0.5).float()
+    ds = TensorDataset(images, torch.zeros(40, dtype=torch.long))
+    cfg = TrainConfig(model="beta-tcvae", steps=1, batch_size=8, eval_every=0, out=str(tmp_path / "run"),
+                      model_options={"latent_dim": 3})
+    run = train(cfg, dataset=ds, progress=False)
+    assert run.model.config.dataset_size == 40
+    cfg2 = cfg.replace(out=str(tmp_path / "run2"), model_options={"latent_dim": 3, "dataset_size": 1000})
+    assert train(cfg2, dataset=ds, progress=False).model.config.dataset_size == 1000

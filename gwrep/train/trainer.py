@@ -110,6 +110,18 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _data_derived_options(config_class: type, options: Mapping[str, Any], train_size: int) -> dict[str, Any]:
+    """Model options that follow from the training data unless the user set them.
+
+    ``dataset_size`` (beta-TCVAE's minibatch-weighted estimators, Chen et al. 2018, Eq. (S6))
+    is the number of training images.
+    """
+    fields = getattr(config_class, "__dataclass_fields__", {})
+    if "dataset_size" in fields and "dataset_size" not in options:
+        return {"dataset_size": int(train_size)}
+    return {}
+
+
 def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "image_shape"}
 
@@ -132,7 +144,9 @@ class _Trainer:
         image_shape = _image_shape(self.train_set)
         model_config = config.model_config(image_shape)  # checks a given image_shape against the data
         self.config = config.replace(model_options={**config.model_options, "image_shape": list(image_shape)})
-        self.model: Model = build_model(config.model, **{**config.model_options, "image_shape": model_config.image_shape})
+        derived = _data_derived_options(type(model_config), config.model_options, len(self.train_set))
+        self.model: Model = build_model(config.model, **{**config.model_options, **derived,
+                                                         "image_shape": model_config.image_shape})
         self.model.to(self.device)
         self.model.optimizers  # build them now, on the device
         self.steps_per_epoch = len(self.train_set) // config.batch_size
