@@ -138,15 +138,16 @@ def test_keyboard_interrupt_in_a_step_saves(tmp_path, monkeypatch):
     assert load_run(run.dir).status == "interrupted"
 
 
-def test_sigint_stops_after_the_current_step(tmp_path):
-    def ctrl_c(step, logs):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_signal_stops_after_the_current_step(tmp_path, signum):
+    def stop(step, logs):
         if step == 9:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
 
-    previous = signal.getsignal(signal.SIGINT)
-    run = fit(config(tmp_path), callbacks=[ctrl_c])
+    previous = signal.getsignal(signum)
+    run = fit(config(tmp_path), callbacks=[stop])
     assert run.status == "interrupted" and weights(run.dir)["trainer"]["step"] == 9
-    assert signal.getsignal(signal.SIGINT) is previous
+    assert signal.getsignal(signum) is previous
 
 
 def test_early_stopping_counts_evaluations(tmp_path):

@@ -5,7 +5,7 @@ The loop uses only the :class:`gwrep.models.base.Model` interface: ``training_st
 ``validation_step``, ``optimizer_state``/``load_optimizer_state`` and ``save_model``.
 Around it the trainer keeps the run folder (:mod:`gwrep.train.run`): metrics lines,
 atomic checkpoints (last and best), early stopping on the validation loss, a time
-budget, exact resumption, a non-finite-loss stop and a clean Ctrl-C.
+budget, exact resumption, a non-finite-loss stop and a clean Ctrl-C (or SIGTERM).
 
 Exactness: the data order is a function of (seed, epoch) (:mod:`gwrep.train.sampler`),
 validation runs under a forked and re-seeded torch RNG, and a checkpoint stores the
@@ -124,6 +124,10 @@ def _data_derived_options(config_class: type, options: Mapping[str, Any], train_
 
 def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "image_shape"}
+
+
+#: Signals that ask a run to stop after its current step and save (Ctrl-C, a scheduler's kill).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _Trainer:
@@ -346,7 +350,9 @@ class _Trainer:
         self.tensorboard = _tensorboard_writer(self.dir)
         self._write_summary("running")
         handler_installed = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._request_interrupt) if handler_installed else None
+        # Ctrl-C and a scheduler's SIGTERM both finish the current step, save and exit cleanly.
+        previous = ({sig: signal.signal(sig, self._request_interrupt) for sig in STOP_SIGNALS}
+                    if handler_installed else {})
         started = time.monotonic()
         from tqdm import tqdm
 
@@ -372,8 +378,8 @@ class _Trainer:
             raise
         finally:
             bar.close()
-            if handler_installed:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             if self.tensorboard is not None:
                 self.tensorboard.close()
         return self._finish(status)
