@@ -121,6 +121,24 @@ def test_model_representation_batches_a_torch_model():
         model_representation(model, batch_size=0)
 
 
+def test_model_representation_picks_a_cache_sized_batch_on_cpu():
+    class PixelMeans:
+        def __init__(self):
+            self.seen: list[int] = []
+
+        def represent(self, x):
+            self.seen.append(x.shape[0])
+            return x.mean(dim=(2, 3))
+
+    model = PixelMeans()
+    x = np.random.default_rng(0).random((40, 2, 128, 128), dtype=np.float32)
+    codes = model_representation(model)(x)  # no device attribute: CPU; 64^3 pixels per pass
+    assert model.seen == [16, 16, 8]
+    np.testing.assert_allclose(codes, x.mean(axis=(2, 3)), rtol=1e-6)
+    model_representation(model)(x[:, :, :64, :64])
+    assert model.seen[3:] == [40]  # 64x64 images: 64 per pass
+
+
 def test_top_two_gap_and_settings():
     assert top_two_gap(np.array([[0.2], [0.7], [0.5]])) == pytest.approx(0.2)
     assert top_two_gap(np.array([[0.4, 0.1]])) == pytest.approx(0.25)
