@@ -34,6 +34,18 @@ def test_vae_step_sends_no_gradient_into_the_discriminator():
     assert main.isdisjoint(id(p) for p in model.discriminator.parameters())
 
 
+def test_tc_term_reaches_the_encoder_through_the_discriminator():
+    # The encoder must learn from gamma * TC (D frozen, not detached): its gradient changes with gamma.
+    grads = []
+    for gamma in (0.0, 5.0):
+        torch.manual_seed(0)
+        model = _model(gamma=gamma)
+        torch.manual_seed(1)
+        model.loss(binary_squares(4))[0].backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.encoder.parameters()]))
+    assert not torch.allclose(grads[0], grads[1])
+
+
 def test_discriminator_step_sends_no_gradient_into_the_encoder_and_moves_only_d():
     model = _model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
