@@ -67,6 +67,17 @@ def test_gan_gradient_routing():
     assert moved and all(k.startswith("discriminator.") for k in moved)
 
 
+def test_gan_penalty_reaches_the_encoder_through_the_discriminator():
+    # -lambda mean log D(z) must train the encoder (D frozen, z not detached): its gradient changes with lambda.
+    grads = []
+    for lam in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = _model(lambda_reg=lam)
+        model.loss(binary_squares(4))[0].backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.encoder.parameters()]))
+    assert not torch.allclose(grads[0], grads[1])
+
+
 def test_mmd_loss_uses_imq_mmd_against_prior_draws():
     from gwrep.ot import mmd_imq
 
