@@ -22,6 +22,8 @@ __all__ = [
     "check_nonnegative",
     "check_probability",
     "atomic_write_text",
+    "read_json_file",
+    "load_torch_file",
 ]
 
 C = TypeVar("C", bound="Config")
@@ -65,6 +67,37 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def read_json_file(path: str | os.PathLike) -> Any:
+    """Parse a JSON file: ``FileNotFoundError`` if missing, ``ValueError`` naming it if malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+
+
+def load_torch_file(path: str | os.PathLike, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``; ``ValueError`` naming the file when it is
+    truncated, corrupt or holds pickled objects (instead of torch's multi-line error)."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError):
+        raise ValueError(f"{path} is not a torch weights file: corrupt, truncated, or holding objects that "
+                         "weights-only loading refuses") from None
+    except RuntimeError as err:  # torch's reader: a broken zip archive
+        reason = str(err).strip().split(". ")[0]
+        raise ValueError(f"{path} is not a readable torch file (corrupt or truncated): {reason}") from None
 
 
 @dataclasses.dataclass
@@ -127,7 +160,10 @@ class Config:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
+        data = read_json_file(path)
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path} must hold a JSON object of options, got {type(data).__name__}")
         try:
-            return cls.from_json(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not valid JSON: {err}") from None
+            return cls.from_dict(data)
+        except ValueError as err:  # a bad value: say which file holds it
+            raise ValueError(f"{path}: {err}") from None

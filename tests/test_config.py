@@ -56,3 +56,35 @@ def test_save_load(tmp_path):
     assert ModelConfig.load(tmp_path / "c.json") == cfg
     with pytest.raises(FileNotFoundError, match="nope.json"):
         ModelConfig.load(tmp_path / "nope.json")
+
+
+def test_file_readers_name_bad_files(tmp_path):
+    """read_json_file / load_torch_file: a missing, malformed, truncated or pickled file is one ValueError naming it."""
+    import torch
+
+    from gwrep.config import load_torch_file, read_json_file
+
+    (tmp_path / "a.json").write_text('{"x": [1, 2]}')
+    assert read_json_file(tmp_path / "a.json") == {"x": [1, 2]}
+    (tmp_path / "bad.json").write_text("{oops")
+    with pytest.raises(ValueError, match="bad.json is not valid JSON"):
+        read_json_file(tmp_path / "bad.json")
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        read_json_file(tmp_path / "nope.json")
+    torch.save({"w": torch.arange(3)}, tmp_path / "ok.pt")
+    assert torch.equal(load_torch_file(tmp_path / "ok.pt")["w"], torch.arange(3))
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "ok.pt").read_bytes()[:100])
+    (tmp_path / "text.pt").write_text("garbage")
+    torch.save({"obj": tmp_path}, tmp_path / "pickled.pt")  # a Path: weights-only loading refuses it
+    for name in ("cut.pt", "text.pt", "pickled.pt"):
+        with pytest.raises(ValueError, match=rf"{name} is not a"):
+            load_torch_file(tmp_path / name)
+
+
+def test_config_load_names_the_file(tmp_path):
+    (tmp_path / "c.json").write_text('{"latent_dim": 0}')
+    with pytest.raises(ValueError, match=r"c.json: latent_dim"):
+        ModelConfig.load(tmp_path / "c.json")
+    (tmp_path / "c.json").write_text("[1]")
+    with pytest.raises(ValueError, match="c.json must hold a JSON object"):
+        ModelConfig.load(tmp_path / "c.json")

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from gwrep.config import atomic_write_text
 
-__all__ = ["set_root", "open_runs", "run_label", "write_json", "read_json", "markdown_table", "mean_std"]
+__all__ = ["set_root", "open_runs", "run_label", "write_json", "markdown_table", "mean_std"]
 
 
 def set_root(folder: str | os.PathLike | None, name: str) -> str | None:
@@ -50,15 +50,6 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
     return path
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file; ``ValueError`` naming the file when it is not valid JSON."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
 
 
 def mean_std(values: Sequence[float], digits: int = 3) -> str:

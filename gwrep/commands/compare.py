@@ -30,13 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_summary(run_dir: Path) -> dict[str, float]:
     """The merged ``summary`` dicts of a run's eval.json and ood.json (empty if neither exists)."""
-    from gwrep.commands._runs import read_json
+    from gwrep.config import read_json_file
 
     summary: dict[str, float] = {}
     for name in SUMMARY_FILES:
         path = run_dir / name
         if path.is_file():
-            document = read_json(path)
+            document = read_json_file(path)
             if not isinstance(document.get("summary"), dict):
                 raise ValueError(f"{path} has no 'summary' dict; re-run gwrep {name.split('.')[0]}")
             summary.update({k: float(v) for k, v in document["summary"].items()})

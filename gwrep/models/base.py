@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Iterator
 import torch
 from torch import Tensor, nn
 
-from gwrep.config import Config, atomic_write_text, check_choice, check_positive
+from gwrep.config import Config, atomic_write_text, check_choice, check_positive, load_torch_file, read_json_file
 
 __all__ = ["ModelConfig", "Model", "NonFiniteLossError", "save_model", "load_model", "build_model", "parameters_of"]
 
@@ -248,7 +248,9 @@ def load_model(directory: str | os.PathLike, map_location: str | torch.device = 
     meta_path = directory / CONFIG_FILE
     if not meta_path.is_file():
         raise FileNotFoundError(f"no {CONFIG_FILE} in {directory}: not a saved gwrep model")
-    meta = json.loads(meta_path.read_text())
+    meta = read_json_file(meta_path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{meta_path} is not a saved gwrep model description (no 'model' and 'config')")
     name = meta.get("model")
     if name not in MODELS:
         raise ValueError(f"{meta_path} names model {name!r}, which is not registered; known: {sorted(MODELS)}")
@@ -258,8 +260,11 @@ def load_model(directory: str | os.PathLike, map_location: str | torch.device = 
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}")
-    state = torch.load(weights, map_location=map_location, weights_only=True)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(load_torch_file(weights, map_location=map_location))
+    except RuntimeError as err:  # keys or shapes differ from the model that model.json describes
+        detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
+        raise ValueError(f"{weights} does not fit the {name} model of {meta_path}: {detail}") from None
     return model
 
 

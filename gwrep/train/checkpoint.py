@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gwrep.config import load_torch_file
+
 __all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng_state", "restore_rng_state"]
 
 CHECKPOINT_FORMAT = 1
@@ -39,7 +41,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    state = load_torch_file(path, map_location=map_location)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a gwrep checkpoint of format {CHECKPOINT_FORMAT}")
     return state

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gwrep.config import read_json_file
 from gwrep.train.config import TrainConfig
 
 __all__ = ["Run", "load_run", "load_run_model", "read_metrics", "CONFIG_FILE", "SUMMARY_FILE", "MODEL_DIR",
@@ -93,7 +94,9 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         raise FileNotFoundError(f"no {CONFIG_FILE} in {run_dir}: not a gwrep run folder")
     config = TrainConfig.load(config_path)
     summary_path = run_dir / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary = read_json_file(summary_path) if summary_path.is_file() else {}
+    if not isinstance(summary, dict):
+        raise ValueError(f"{summary_path} must hold a JSON object, got {type(summary).__name__}")
     return Run(run_dir, config, summary)
 
 

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from gwrep.config import atomic_write_text
+from gwrep.config import atomic_write_text, read_json_file
 from gwrep.train.config import TrainConfig
 from gwrep.train.run import CHECKPOINT_DIR, SUMMARY_FILE
 
@@ -107,7 +107,7 @@ def _train_point(options: dict[str, Any], resume: bool, progress: bool | None,
 def _previous(run_dir: Path) -> tuple[str | None, bool]:
     """(status of an earlier attempt or None, whether it has a checkpoint to resume)."""
     summary = run_dir / SUMMARY_FILE
-    status = json.loads(summary.read_text()).get("status") if summary.is_file() else None
+    status = read_json_file(summary).get("status") if summary.is_file() else None
     return status, (run_dir / CHECKPOINT_DIR / "last.pt").is_file()
 
 
@@ -135,7 +135,7 @@ def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend:
         status, resumable = _previous(run_dir)
         record = {"name": point.name, "dir": str(run_dir), "overrides": point.overrides}
         if status in FINISHED:
-            records.append({**record, **_summary_fields(json.loads((run_dir / SUMMARY_FILE).read_text()))})
+            records.append({**record, **_summary_fields(read_json_file(run_dir / SUMMARY_FILE))})
             continue
         jobs.append((record, {**point.options, "out": str(run_dir)}, resumable))
         records.append(record)
