@@ -12,12 +12,15 @@ compare`` reads, what was skipped and why, and the settings of this evaluation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import json
+import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 HELP = "compute disentanglement / generation metrics of a run and write eval.json"
 
@@ -137,6 +140,25 @@ def _factor_metric(name: str, model: Any, data: Any, args: argparse.Namespace, f
     return out
 
 
+@contextlib.contextmanager
+def _warnings_summarized(metric: str) -> Iterator[None]:
+    """Show each distinct warning of a metric once, in one line with its count.
+
+    disentanglement_lib's classifiers (scikit-learn's lbfgs logistic regression, with its
+    default iteration limit) warn on every fit that stops at the limit; the metrics keep
+    those defaults, so the repeated multi-line warnings would only bury the results.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    counts: dict[tuple[str, str], int] = {}
+    for w in caught:
+        first = (str(w.message).strip().splitlines() or [""])[0].rstrip(":")
+        counts[(w.category.__name__, first)] = counts.get((w.category.__name__, first), 0) + 1
+    for (category, message), count in counts.items():
+        print(f"note: {metric}: {category} x{count}: {message}", file=sys.stderr)
+
+
 def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The flat headline numbers of :data:`HEADLINE` present in ``metrics``."""
     return {k: float(metrics[m][key]) for k, (m, key) in HEADLINE.items() if m in metrics and key in metrics[m]}
@@ -144,7 +166,8 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     from gwrep import data as gdata
-    from gwrep.commands._runs import open_runs, read_json, set_root, write_json
+    from gwrep.commands._runs import open_runs, set_root, write_json
+    from gwrep.config import read_json_file
     from gwrep.train.config import resolve_device
 
     parse_options(args.option)  # bad options fail before any work
@@ -187,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
     for name in chosen:
         start = time.perf_counter()
         if name in FACTOR_METRICS:
-            results[name] = _factor_metric(name, model, factor_data, args, figures)
+            with _warnings_summarized(name):
+                results[name] = _factor_metric(name, model, factor_data, args, figures)
         elif name == "psnr":
             from gwrep.eval.generation import reconstruction_psnr
 
@@ -207,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name:<24} " + "  ".join(f"{k}={v:.4f}" for k, v in shown.items()) + f"  ({timing[name]:.1f} s)")
 
     path = run_.dir / "eval.json"
-    previous = read_json(path) if path.is_file() else {}
+    previous = read_json_file(path) if path.is_file() else {}
     metrics = {**previous.get("metrics", {}), **results}
     document = {
         "run": str(run_.dir),
