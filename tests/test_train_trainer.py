@@ -215,6 +215,17 @@ def test_wrong_image_size_is_named(tmp_path):
         train(config(tmp_path, model_options={"image_shape": [1, 64, 64]}), dataset=blobs(40), progress=False)
 
 
+def test_data_root_is_stored_absolute(tmp_path, monkeypatch):
+    """config.json keeps data_root absolute, so gwrep eval/ood of the run work from any folder; resuming with
+    the same folder given relatively is not a change."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    cfg = config(tmp_path, steps=2, data_root="data")
+    fit(cfg)
+    assert load_run(cfg.out).config.data_root == str(tmp_path.resolve() / "data")
+    assert fit(cfg.replace(steps=3), resume=True).step == 3
+
+
 def test_batch_larger_than_data(tmp_path):
     with pytest.raises(ValueError, match="larger than the data set"):
         train(config(tmp_path, batch_size=64), dataset=blobs(20), progress=False)

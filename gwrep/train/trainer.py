@@ -122,6 +122,11 @@ def _data_derived_options(config_class: type, options: Mapping[str, Any], train_
     return {}
 
 
+def _absolute(data_root: str | None) -> str | None:
+    """``data_root`` as an absolute path, so that ``gwrep eval``/``ood`` find the data from any folder."""
+    return None if data_root is None else str(Path(data_root).expanduser().resolve())
+
+
 def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "image_shape"}
 
@@ -136,7 +141,7 @@ class _Trainer:
     def __init__(self, config: TrainConfig, dataset: Dataset | None, val_dataset: Dataset | None, resume: bool,
                  callbacks: list[Callback], progress: bool | None):
         self.dir = Path(config.out) if config.out else _default_run_dir(config)
-        config = config.replace(out=str(self.dir))
+        config = config.replace(out=str(self.dir), data_root=_absolute(config.data_root))
         if resume:
             self._check_resumable(config)
         elif (self.dir / CONFIG_FILE).exists():
@@ -168,6 +173,7 @@ class _Trainer:
             raise FileNotFoundError(f"cannot resume: {last} not found")
         saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
         given = config.to_dict()
+        saved["data_root"] = _absolute(saved["data_root"])  # runs written before data_root was stored absolute
         # image_shape is resolved from the data at start; compare what the user chose.
         saved["model_options"] = _without_image_shape(saved["model_options"])
         given["model_options"] = _without_image_shape(given["model_options"])
