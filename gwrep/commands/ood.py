@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
     parser.add_argument("--out-dir", "--output", dest="output", default=None,
-                        help="folder for the combined ROC figure, table.md and table.json")
+                        help="folder for the combined ROC figure (ood_roc.png), ood_table.md and ood_table.json")
 
 
 def _shape(options: dict[str, Any]) -> tuple[int, int, int] | None:

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     except NonFiniteLossError as err:
         print(f"gwrep train: stopped: {err}", file=sys.stderr)
         return 1
-    print(f"{result.status}: {result.summary.get('message', '')}")
+    print(result.summary.get("message") or result.status)
     print(f"run folder: {result.dir}")
     if result.status == "interrupted":
         return 130
