@@ -229,6 +229,8 @@ def test_data_root_is_stored_absolute(tmp_path, monkeypatch):
 def test_batch_larger_than_data(tmp_path):
     with pytest.raises(ValueError, match="larger than the data set"):
         train(config(tmp_path, batch_size=64), dataset=blobs(20), progress=False)
+    assert not (tmp_path / "run").exists()  # nothing written: the same out works with a smaller batch
+    assert train(config(tmp_path, batch_size=8, steps=2), dataset=blobs(20), progress=False).step == 2
 
 
 def test_gwae_resume_is_bit_exact(tmp_path):

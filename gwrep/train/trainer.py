@@ -158,6 +158,8 @@ class _Trainer:
                                                          "image_shape": model_config.image_shape})
         self.model.to(self.device)
         self.model.optimizers  # build them now, on the device
+        if config.batch_size > len(self.train_set):  # before the run folder is written, so a retry can reuse it
+            raise ValueError(f"batch_size {config.batch_size} is larger than the data set ({len(self.train_set)} items)")
         self.steps_per_epoch = len(self.train_set) // config.batch_size
         self.total_steps = config.planned_steps(self.steps_per_epoch)
         self.val_batches = self._validation_batches()
