@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from gwrep.commands.train import parse_assignments
 
 HELP = "list data sets, save a factor set's contact sheet (show), verify checksums of data files (verify)"
 
@@ -27,19 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--all", action="store_true", help="also list each file with no known checksum")
 
 
-def _parse_options(items: list[str]) -> dict:
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option must be KEY=VALUE, got {item!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         from gwrep.data.catalog import COMMON_OPTIONS, DATASETS, PROTOCOLS
@@ -54,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         from gwrep.data import load_factor_data
         from gwrep.data.sheet import save_contact_sheet
 
-        data = load_factor_data(args.name, args.root, **_parse_options(args.option))
+        data = load_factor_data(args.name, args.root, **parse_assignments(args.option, "--option"))
         path = save_contact_sheet(data, args.out, seed=args.seed,
                                   title=f"{args.name}: each row varies one factor alone (class index above each image)")
         print(f"wrote {path}")
