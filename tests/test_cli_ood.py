@@ -94,10 +94,11 @@ def test_ood_protocol_must_match_model(tmp_path, calls, capsys):
     run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
     assert main(["ood", str(run_dir), "--protocol", "gwae"]) == 2
     err = capsys.readouterr().err
-    assert "(3, 64, 64)" in err and "(1, 28, 28)" in err
+    assert "(3, 64, 64)" in err and "(1, 28, 28)" in err and "--protocol clean fits" in err
     odd = make_run(tmp_path, "mnist", image_shape=(1, 64, 64), name="odd")
     assert main(["ood", str(odd)]) == 2
-    assert "no OoD protocol matches" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no OoD protocol matches" in err and "no protocol fits" in err  # no advice that cannot work
     assert main(["ood", str(odd), "--protocol", "clean", "--out", "tiny"]) == 2  # mnist under clean is 28x28
     assert "(1, 28, 28)" in capsys.readouterr().err
     assert main(["ood", str(run_dir), "--num", "0"]) == 2

@@ -70,18 +70,25 @@ def choose_protocol(model_shape: tuple[int, ...], name_in: str, name_out: str, p
     from gwrep.data import PROTOCOLS
 
     model_shape = tuple(model_shape)
+    names = (name_in, name_out)
+
+    def shapes(p: str) -> list[tuple[int, int, int] | None]:
+        return [_shape(PROTOCOLS[p].get(name, {})) for name in names]
+
+    fitting = [p for p in PROTOCOLS if shapes(p)[0] == model_shape and all(s in (None, model_shape) for s in shapes(p))]
+    given = ("; ".join(f"{p} gives " + ", ".join(f"{n} {s}" for n, s in zip(names, shapes(p)) if s is not None)
+                       for p in PROTOCOLS if any(shapes(p))))
+    hint = (f"--protocol {' or '.join(fitting)} fits" if fitting else
+            f"no protocol fits ({given}): score a model trained on images of one of those shapes")
     if protocol is None:
-        matches = [p for p, table in PROTOCOLS.items() if _shape(table.get(name_in, {})) == model_shape]
-        if not matches:
-            shapes = ", ".join(f"{p} gives {_shape(t.get(name_in, {}))}" for p, t in PROTOCOLS.items())
-            raise ValueError(f"no OoD protocol matches the model's input shape {model_shape} for {name_in!r} "
-                             f"({shapes}); pass --protocol")
-        protocol = matches[0]
-    for name in (name_in, name_out):
-        shape = _shape(PROTOCOLS[protocol].get(name, {}))
+        if not fitting:
+            raise ValueError(f"no OoD protocol matches the model's input shape (C, H, W) = {model_shape} for "
+                             f"{name_in!r} vs {name_out!r}; {hint}")
+        return fitting[0]
+    for name, shape in zip(names, shapes(protocol)):
         if shape is not None and shape != model_shape:
             raise ValueError(f"protocol {protocol!r} gives {name} images of shape (C, H, W) = {shape} but the "
-                             f"model takes {model_shape}; choose the matching --protocol")
+                             f"model takes {model_shape}; {hint}")
     return protocol
 
 
