@@ -23,6 +23,10 @@ def test_sheet_png(tmp_path):
     path = save_contact_sheet(data, tmp_path / "sub" / "sheet.png", seed=0)
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size[0] > 300 and img.size[1] > 200
+    assert save_contact_sheet(data, tmp_path / "noext") == tmp_path / "noext.png"  # the name really written
+    assert (tmp_path / "noext.png").is_file()
+    with pytest.raises(ValueError, match="is a folder"):
+        save_contact_sheet(data, tmp_path)
 
 
 def test_partial_grid_is_refused(tmp_path):

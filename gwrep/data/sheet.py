@@ -44,6 +44,11 @@ def save_contact_sheet(data: FactorData, path: str | Path, *, base: np.ndarray |
     if not getattr(data, "is_full_grid", True):
         raise ValueError(f"{getattr(data, 'source', type(data).__name__)} holds only some factor tuples, so one factor "
                          "cannot be varied alone; show a full-grid set instead (e.g. dsprites variant=downsampled)")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the file to write, e.g. {path / 'sheet.png'}")
+    if not path.suffix:  # matplotlib would add .png itself; say the true name
+        path = path.with_suffix(".png")
     rng = np.random.default_rng(seed)
     base = data.sample_factors(1, rng)[0] if base is None else np.asarray(base, dtype=np.int64)
     rows = traversal_factors(tuple(data.factor_sizes), base, max_columns)
@@ -65,7 +70,6 @@ def save_contact_sheet(data: FactorData, path: str | Path, *, base: np.ndarray |
                               ha="right", va="center")
     fig.suptitle(title or f"{type(data).__name__}: each row varies one factor from base {base.tolist()}", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
