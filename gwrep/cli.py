@@ -62,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
+    except (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError, IsADirectoryError,
+            PermissionError) as err:
         # Bad input: one clear line, no traceback.
         print(f"gwrep {command}: error: {err}", file=sys.stderr)
         return 2

@@ -71,6 +71,11 @@ def test_compare_errors(tmp_path, capsys):
     assert main(["compare", str(a), "--out", str(tmp_path / "o")]) == 2
     assert "ood.json is not valid JSON" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "missing")]) == 2
+    (a / "ood.json").unlink()
+    (tmp_path / "file").write_text("")
+    assert main(["compare", str(a), "--out", str(tmp_path / "file")]) == 2  # --out is a file: one line, no traceback
+    err = capsys.readouterr().err
+    assert "File exists" in err and "Traceback" not in err
 
 
 def test_mean_std_text():
