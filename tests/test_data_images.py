@@ -72,3 +72,5 @@ def test_celeba_official_partition_file(tmp_path):
     assert rows == {"train": [0, 1], "val": [2], "test": [3, 4]}
     x = build_celeba(folder, "test", T64, 0).get_batch([1])[0]
     assert x.shape == (1, 3, 64, 64) and abs(float(x.mean()) - 200 / 255) < 0.02
+    with pytest.raises(ValueError, match=r"subfolder\(s\) \['img_align_celeba'\] do"):  # the parent was given
+        build_celeba(tmp_path, "test", T64, 0)

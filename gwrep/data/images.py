@@ -130,6 +130,12 @@ def build_celeba(root: str | Path, split: str, transform, seed: int) -> ImageFol
     if root is None:
         raise ValueError("the 'celeba' data set needs root=PATH to img_align_celeba/ (a folder of JPEGs)")
     base = require_dir(root, "CelebA folder")
+    if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in base.iterdir()):
+        holding = sorted(d.name for d in base.iterdir() if d.is_dir()
+                         and any(f.suffix.lower() in IMAGE_SUFFIXES for f in d.iterdir()))
+        if holding:  # e.g. the parent of img_align_celeba/ was given
+            raise ValueError(f"{base} holds no images itself; its subfolder(s) {holding} do: give root "
+                             f"(--data-root) {base / holding[0]}")
     files = list_images(base, recursive=False)
     rows = None
     if split in ("train", "val", "test"):
