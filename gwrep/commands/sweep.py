@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     records = run_sweep(points, out, backend=args.backend or spec.get("backend") or "sequential",
                         progress=args.progress)
     for record in records:
+        best = record.get("best_val_loss")
         print(f"  {record['name']:<40} {record.get('status', 'not run'):<14} step {record.get('step', '-')}"
-              f"  best val {record.get('best_val_loss')}")
+              f"  best val {'-' if best is None else f'{best:.6g}'}")
     statuses = [r.get("status") for r in records]
     if "interrupted" in statuses:
         return 130
