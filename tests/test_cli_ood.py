@@ -103,6 +103,8 @@ def test_ood_protocol_must_match_model(tmp_path, calls, capsys):
     assert "(1, 28, 28)" in capsys.readouterr().err
     assert main(["ood", str(run_dir), "--num", "0"]) == 2
     assert "--num" in capsys.readouterr().err
+    assert main(["ood", str(run_dir), "--out", "mnist"]) == 2  # scoring the run's test split against itself
+    assert "are the same images (mnist test)" in capsys.readouterr().err
     assert calls == []  # every check fails before any data is loaded
 
 

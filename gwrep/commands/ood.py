@@ -24,6 +24,8 @@ HELP = "score in- and out-of-distribution data with runs' OoD scores; AUROC and 
 
 #: Split of the OoD set when ``--out-split`` is not given (Omniglot: its evaluation alphabets).
 DEFAULT_OUT_SPLIT = {"omniglot": "evaluation"}
+#: Split names that load the same images (data set -> alias -> split).
+SPLIT_ALIASES = {"omniglot": {"test": "evaluation"}}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +94,16 @@ def choose_protocol(model_shape: tuple[int, ...], name_in: str, name_out: str, p
     return protocol
 
 
+def _same_split(name: str, a: str, b: str) -> bool:
+    """Whether splits ``a`` and ``b`` of data set ``name`` are the same images.
+
+    >>> _same_split("omniglot", "test", "evaluation"), _same_split("omniglot", "val", "evaluation")
+    (True, False)
+    """
+    aliases = SPLIT_ALIASES.get(name, {})
+    return aliases.get(a, a) == aliases.get(b, b)
+
+
 def _subset(dataset, num: int | None, seed: int):
     """A seeded random subset of ``num`` images, in index order (all when ``num`` is None or larger)."""
     import numpy as np
@@ -140,6 +152,9 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     root_in = _root(args.in_root, args.data_root, name_in, run.config.data_root if name_in == run.config.data else None)
     root_out = _root(args.out_root, args.data_root, args.data_out, None)
     out_split = args.out_split or DEFAULT_OUT_SPLIT.get(args.data_out, "test")
+    if name_in == args.data_out and _same_split(name_in, args.in_split, out_split):
+        raise ValueError(f"the in-distribution and OoD sets are the same images ({name_in} {out_split}); give another "
+                         f"--out data set (or different --in-split/--out-split)")
     options_in = {"protocol": protocol}
     if name_in == run.config.data and "seed" in run.config.data_options:
         options_in["seed"] = run.config.data_options["seed"]  # the run's own split of its data
