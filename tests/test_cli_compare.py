@@ -83,3 +83,12 @@ def test_mean_std_text():
     assert mean_std([0.5]) == "0.500"
     assert mean_std([0.5, None]) == "0.500 (n=1)"
     assert mean_std([None, float("nan")]) == "-"
+
+
+def test_compare_json_records_absolute_run_folders(tmp_path, monkeypatch):
+    a = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    _write(a, "eval.json", {"psnr": 20.0})
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", a.name, "--out", "cmp"]) == 0
+    doc = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert doc[NAME]["runs"] == [str(a.resolve())]

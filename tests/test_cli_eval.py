@@ -112,6 +112,14 @@ def test_eval_on_plain_images_skips_factor_metrics_and_missing_fid(tmp_path, fak
     assert "gwrep[fid]" in capsys.readouterr().err
 
 
+def test_eval_json_records_the_absolute_run_folder(tmp_path, fake_data, monkeypatch):
+    # given as a path relative to the working folder, the run is stored resolved: eval.json stays true elsewhere
+    run_dir = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", run_dir.name, "--metrics", "psnr"]) == 0
+    assert json.loads((run_dir / "eval.json").read_text())["run"] == str(run_dir.resolve())
+
+
 def test_eval_bad_input(tmp_path, fake_data, capsys):
     plain = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
     assert main(["eval", str(plain), "--metrics", "mig"]) == 2

@@ -151,3 +151,11 @@ def test_ood_real_mnist_omniglot(tmp_path, data_root):
     doc = json.loads((run_dir / "ood.json").read_text())
     p = doc["protocol"]
     assert (p["name"], p["image_size"], p["channels"], p["polarity"], p["num_out"]) == ("gwae", 64, 3, "original", 200)
+
+
+def test_ood_json_records_the_absolute_run_folder(tmp_path, calls, monkeypatch):
+    # given as a path relative to the working folder, the run is stored resolved: ood.json stays true elsewhere
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    monkeypatch.chdir(tmp_path)
+    assert main(["ood", run_dir.name, "--num-in", "20"]) == 0
+    assert json.loads((run_dir / "ood.json").read_text())["run"] == str(run_dir.resolve())

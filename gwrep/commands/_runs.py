@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from gwrep.config import atomic_write_text
 
-__all__ = ["set_root", "open_runs", "run_label", "write_json", "markdown_table", "mean_std"]
+__all__ = ["set_root", "open_runs", "run_path", "run_label", "write_json", "markdown_table", "mean_std"]
 
 
 def set_root(folder: str | os.PathLike | None, name: str) -> str | None:
@@ -35,6 +35,12 @@ def open_runs(paths: Sequence[str | os.PathLike]) -> list:
     if not paths:
         raise ValueError("give at least one run folder")
     return [load_run(p) for p in paths]
+
+
+def run_path(run: Any) -> str:
+    """The run folder as a resolved absolute path: what eval.json, ood.json and comparison.json record,
+    so the files stay true whatever folder the command ran from."""
+    return str(Path(run.dir).resolve())
 
 
 def run_label(run: Any, others: Sequence[Any] = ()) -> str:

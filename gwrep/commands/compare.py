@@ -45,7 +45,7 @@ def run_summary(run_dir: Path) -> dict[str, float]:
 
 def collect(run_dirs: list[str], metrics: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Group -> {"runs", "seeds", "values": metric -> list over runs (None where missing)}."""
-    from gwrep.commands._runs import open_runs
+    from gwrep.commands._runs import open_runs, run_path
 
     runs = open_runs(run_dirs)
     several_data = len({r.config.data for r in runs}) > 1
@@ -58,7 +58,7 @@ def collect(run_dirs: list[str], metrics: list[str] | None = None) -> dict[str, 
             continue
         label = f"{r.config.model} ({r.config.data})" if several_data else r.config.model
         group = groups.setdefault(label, {"runs": [], "seeds": [], "summaries": []})
-        group["runs"].append(str(r.dir))
+        group["runs"].append(run_path(r))
         group["seeds"].append(r.config.seed)
         group["summaries"].append(summary)
     if empty:

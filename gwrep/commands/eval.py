@@ -166,7 +166,7 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     from gwrep import data as gdata
-    from gwrep.commands._runs import open_runs, set_root, write_json
+    from gwrep.commands._runs import open_runs, run_path, set_root, write_json
     from gwrep.config import read_json_file
     from gwrep.train.config import resolve_device
 
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
     previous = read_json_file(path) if path.is_file() else {}
     metrics = {**previous.get("metrics", {}), **results}
     document = {
-        "run": str(run_.dir),
+        "run": run_path(run_),
         "model": cfg.model,
         "data": cfg.data,
         "data_options": cfg.data_options,

@@ -139,7 +139,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     """Score one run and write its ood.json, ood_scores.npz and ROC figure; returns the result."""
     import numpy as np
 
-    from gwrep.commands._runs import run_label, write_json
+    from gwrep.commands._runs import run_label, run_path, write_json
     from gwrep.data import PROTOCOLS
     from gwrep.eval.ood import ood_metrics, ood_roc_curve, score_dataset
     from gwrep.eval.plots import plot_roc_curves
@@ -180,7 +180,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
                              title=f"OoD: {name_in} (in) vs {args.data_out} (out), {protocol} protocol")
     np.savez(run.dir / "ood_scores.npz", scores_in=scores_in, scores_out=scores_out)
     result = {
-        "run": str(run.dir),
+        "run": run_path(run),
         "model": run.config.model,
         "seed": run.config.seed,
         "score": f"{type(model).__name__}.ood_score (higher = more anomalous)",
