@@ -40,6 +40,24 @@ def test_npz_headers_and_reads(tmp_path, data_root):
         read_npz(tmp_path / "pickled.npz", ["x"])  # never unpickles
 
 
+def overwrite_middle(path, nbytes, seed=0):
+    """Replace ``nbytes`` in the middle of ``path`` with seeded random bytes (a damaged copy, same length)."""
+    raw = bytearray(path.read_bytes())
+    mid = len(raw) // 2
+    raw[mid:mid + nbytes] = np.random.default_rng(seed).integers(0, 256, nbytes, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(raw))
+
+
+def test_corrupt_middle_of_compressed_npz(tmp_path):
+    x = np.random.default_rng(0).integers(0, 4, 200_000).astype(np.uint8)
+    np.savez_compressed(tmp_path / "c.npz", x=x)
+    assert npz_headers(tmp_path / "c.npz")["x"] == ((200_000,), np.dtype(np.uint8))
+    overwrite_middle(tmp_path / "c.npz", 2000)
+    assert npz_headers(tmp_path / "c.npz")["x"][0] == (200_000,)  # the header is intact, the data are not
+    with pytest.raises(ValueError, match=r"c.npz: corrupt or truncated .npz \(error: Error -3"):  # zlib.error
+        read_npz(tmp_path / "c.npz", ["x"])
+
+
 def test_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="it is a folder"):
         require_file(tmp_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterable
 
@@ -56,10 +57,15 @@ def require_dir(path: str | Path, what: str = "data folder") -> Path:
     return p
 
 
+#: What reading a missing, truncated or corrupt .npz raises: zip and OS errors, numpy's header
+#: ValueError, and zlib.error from a damaged deflate stream (e.g. bytes overwritten mid-file).
+NPZ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error)
+
+
 def _open_npz(path: Path):
     try:
         return np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except NPZ_ERRORS as err:
         raise ValueError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
 
 
@@ -77,7 +83,7 @@ def npz_headers(path: str | Path, required: Iterable[str] = ()) -> dict[str, tup
                     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                     shape, _, dtype = read(fh)
                 out[name[:-4]] = (tuple(shape), np.dtype(dtype))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except NPZ_ERRORS as err:
         raise ValueError(f"{p}: not a readable .npz file ({type(err).__name__}: {err})") from None
     missing = [k for k in required if k not in out]
     if missing:
@@ -95,7 +101,7 @@ def read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
             raise ValueError(f"{p}: missing array(s) {missing}; found {sorted(npz.files)}")
         try:
             return {k: npz[k] for k in keys}
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        except NPZ_ERRORS as err:
             raise ValueError(f"{p}: corrupt or truncated .npz ({type(err).__name__}: {err})") from None
 
 
