@@ -7,6 +7,7 @@ import pytest
 
 from gwrep.data.mnist import build_dataset, read_idx, read_idx_header
 from gwrep.data.transforms import ImageTransform
+from test_data_files import overwrite_middle
 
 
 def _idx(images=None, labels=None):
@@ -60,8 +61,14 @@ def test_bad_files(tmp_path, data_root):
         build_dataset(tmp_path / "nope", "test", ImageTransform(), seed=0)
     trunc = tmp_path / "t10k-labels-idx1-ubyte.gz"
     trunc.write_bytes((data_root / "mnist" / trunc.name).read_bytes()[:1000])
-    with pytest.raises(ValueError, match="t10k-labels.*(truncated|corrupt)"):
-        read_idx(trunc)
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz: truncated or corrupt gzip file"):
+        read_idx_header(trunc)  # not the size in the cut-off file's last 4 bytes
+    short = tmp_path / "short-idx.gz"
+    with gzip.open(short, "wb") as fh:  # a sound gzip stream holding too few IDX bytes
+        fh.write(_idx(labels=np.arange(10, dtype=np.uint8))[:-3])
+    with pytest.raises(ValueError, match=r"short-idx.gz: truncated or corrupt IDX file: header \(10,\) needs 18 "
+                                         r"bytes, file decompresses to 15"):
+        read_idx_header(short)
     raw = tmp_path / "raw-idx"
     raw.write_bytes(_idx(labels=np.arange(10, dtype=np.uint8))[:-3])
     with pytest.raises(ValueError, match="raw-idx: truncated"):
@@ -74,6 +81,18 @@ def test_bad_files(tmp_path, data_root):
         read_idx_header(raw)
     with pytest.raises(ValueError, match="split"):
         build_dataset(data_root / "mnist", "validation", ImageTransform(), seed=0)
+
+
+def test_corrupt_middle_of_gz(tmp_path):
+    """Bytes overwritten mid-file in a gzipped IDX: the header still reads, the data fail with the file named."""
+    images = np.random.default_rng(0).integers(0, 4, (300, 28, 28), dtype=np.uint8)  # compressible
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write(_idx(images=images))
+    overwrite_middle(path, 2000)
+    assert read_idx_header(path) == (300, 28, 28)  # intact header and ISIZE trailer
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz: corrupt or truncated IDX file"):
+        read_idx(path)
 
 
 def test_mismatched_counts(tmp_path):

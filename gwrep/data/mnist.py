@@ -28,12 +28,16 @@ MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 _UBYTE = 0x08
 
 
+#: What reading a truncated or corrupt (gzipped) IDX file raises; gzip.BadGzipFile is an OSError.
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
 def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def _payload_size(path: Path) -> int:
-    """Uncompressed size of an IDX file: a .gz stores it (mod 2^32) in its last 4 bytes."""
+    """Uncompressed size of an IDX file: a .gz stores it (mod 2^32) in its last 4 bytes (RFC 1952, ISIZE)."""
     if path.suffix != ".gz":
         return path.stat().st_size
     with open(path, "rb") as fh:
@@ -41,6 +45,22 @@ def _payload_size(path: Path) -> int:
             raise ValueError(f"{path}: not a gzip file (bad magic bytes)")
         fh.seek(-4, 2)
         return struct.unpack("<I", fh.read(4))[0]
+
+
+def _gzip_length(path: Path, chunk: int = 1 << 20) -> int:
+    """Decompressed length of a .gz, streamed; ValueError naming the file if the gzip stream is truncated or corrupt.
+
+    Used when the ISIZE trailer disagrees with the IDX header: a cut-off .gz ends in
+    arbitrary bytes, so its trailer says nothing and only decompressing tells which file is at fault.
+    """
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while block := fh.read(chunk):
+                total += len(block)
+    except _READ_ERRORS as err:
+        raise ValueError(f"{path}: truncated or corrupt gzip file ({type(err).__name__}: {err})") from None
+    return total
 
 
 def read_idx_header(path: str | Path) -> tuple[int, ...]:
@@ -54,13 +74,16 @@ def read_idx_header(path: str | Path) -> tuple[int, ...]:
             raw = fh.read(4 * head[3])
             if len(raw) < 4 * head[3]:
                 raise ValueError(f"{p}: truncated IDX header")
-    except (OSError, EOFError, zlib.error) as err:
+    except _READ_ERRORS as err:
         raise ValueError(f"{p}: unreadable IDX file ({type(err).__name__}: {err})") from None
     dims = struct.unpack(f">{head[3]}I", raw)
     expected = 4 + 4 * len(dims) + int(np.prod(dims))
     size = _payload_size(p)
     if size % 2**32 != expected % 2**32:
-        raise ValueError(f"{p}: truncated or corrupt IDX file: header {dims} needs {expected} bytes, file holds {size}")
+        held = "file holds"
+        if p.suffix == ".gz":  # the trailer may be garbage: decompress (raises if the gzip stream is damaged)
+            size, held = _gzip_length(p), "file decompresses to"
+        raise ValueError(f"{p}: truncated or corrupt IDX file: header {dims} needs {expected} bytes, {held} {size}")
     return dims
 
 
@@ -72,7 +95,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         with _open(p) as fh:
             fh.seek(4 + 4 * len(dims))
             data = fh.read()
-    except (OSError, EOFError, zlib.error) as err:
+    except _READ_ERRORS as err:
         raise ValueError(f"{p}: corrupt or truncated IDX file ({type(err).__name__}: {err})") from None
     if len(data) != int(np.prod(dims)):
         raise ValueError(f"{p}: truncated IDX file: {len(data)} data bytes for dimensions {dims}")
