@@ -31,6 +31,9 @@ def test_verify(tmp_path, capsys, data_root):
     (tmp_path / "images_background.npz").write_bytes(b"x")
     assert main(["data", "verify", str(tmp_path)]) == 1
     assert "MISMATCH" in capsys.readouterr().out
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"not the labels")  # ungzipped MNIST: checked by md5
+    assert main(["data", "verify", str(tmp_path / "t10k-labels-idx1-ubyte")]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
 
 
 def test_show_corrupt_npz_is_one_line(tmp_path, capsys):

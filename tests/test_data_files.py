@@ -1,10 +1,11 @@
 """Tests of gwrep/data/files.py: safe npz reading, headers, checksums."""
+import gzip
 import hashlib
 
 import numpy as np
 import pytest
 
-from gwrep.data.files import KNOWN_SHA256, npz_headers, read_npz, require_dir, require_file, sha256, verify_checksums
+from gwrep.data.files import KNOWN_MD5, KNOWN_SHA256, npz_headers, read_npz, require_dir, require_file, sha256, verify_checksums
 
 
 def test_real_checksums(data_root):
@@ -22,6 +23,20 @@ def test_mismatch_and_unknown(tmp_path):
     assert statuses == {"images_evaluation.npz": "MISMATCH", "notes.txt": "unknown"}
     with pytest.raises(FileNotFoundError, match="missing"):
         verify_checksums(tmp_path / "missing")
+
+
+def test_ungzipped_mnist_by_md5(tmp_path, data_root):
+    """An ungzipped official MNIST file is checked against LeCun's md5; a changed byte is a mismatch."""
+    name = "t10k-labels-idx1-ubyte"
+    raw = gzip.decompress((data_root / "mnist" / f"{name}.gz").read_bytes())
+    (tmp_path / name).write_bytes(raw)
+    assert hashlib.md5(raw).hexdigest() == KNOWN_MD5[name]
+    assert verify_checksums(tmp_path / name) == [(tmp_path / name, "OK")]
+    tampered = bytearray(raw)
+    tampered[100] ^= 1  # one label changed
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / name).write_bytes(bytes(tampered))
+    assert verify_checksums(tmp_path / "bad") == [(tmp_path / "bad" / name, "MISMATCH")]
 
 
 def test_npz_headers_and_reads(tmp_path, data_root):

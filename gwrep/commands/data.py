@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--seed", type=int, default=0, help="seed of the base factor tuple (default 0)")
     show.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                       help="data option, value parsed as JSON when possible (repeatable), e.g. variant=subset")
-    verify = sub.add_parser("verify", help="sha256 of a file or every file in a folder against the known sums")
+    verify = sub.add_parser("verify", help="sha256 (md5 for ungzipped MNIST files) of a file or every file in a "
+                                           "folder against the known sums")
     verify.add_argument("path")
     verify.add_argument("--all", action="store_true", help="also list each file with no known checksum")
 

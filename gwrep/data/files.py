@@ -3,7 +3,8 @@
 Every reader here turns numpy/zip/OS failures into ``ValueError`` (or
 ``FileNotFoundError``) whose message starts with the file and says what is wrong;
 ``.npz`` files are always opened with ``allow_pickle=False``. :data:`KNOWN_SHA256`
-holds the checksums of the official files (``../shared/data/README.md``) for
+holds the checksums of the official files (``../shared/data/README.md``) and
+:data:`KNOWN_MD5` LeCun's md5 sums of the decompressed MNIST files, for
 :func:`verify_checksums` (``gwrep data verify PATH``).
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["require_file", "require_dir", "npz_headers", "read_npz", "check_array", "sha256", "KNOWN_SHA256",
-           "verify_checksums"]
+__all__ = ["require_file", "require_dir", "npz_headers", "read_npz", "check_array", "sha256", "md5",
+           "KNOWN_SHA256", "KNOWN_MD5", "NPZ_ERRORS", "verify_checksums"]
 
 #: sha256 of the official files, by file name.
 KNOWN_SHA256: dict[str, str] = {
@@ -119,19 +120,30 @@ def check_array(source: str, name: str, shape: tuple[int, ...], dtype: np.dtype,
         raise ValueError(f"{source}: array {name!r} has dtype {np.dtype(dtype)}, expected kind(s) {kinds!r}")
 
 
-def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
+def _digest(path: str | Path, algorithm: str, chunk: int = 1 << 20) -> str:
+    """Hex digest of a file with the hashlib ``algorithm``, read in chunks."""
+    h = hashlib.new(algorithm)
     with open(require_file(path), "rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
 
 
+def sha256(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    return _digest(path, "sha256")
+
+
+def md5(path: str | Path) -> str:
+    """Hex md5 of a file (only to compare with published md5 sums, e.g. :data:`KNOWN_MD5`)."""
+    return _digest(path, "md5")
+
+
 def verify_checksums(path: str | Path) -> list[tuple[Path, str]]:
     """``(file, status)`` for a file or every file under a folder: "OK", "MISMATCH" or "unknown".
 
-    A file is known when its name is in :data:`KNOWN_SHA256`.
+    A file is known when its name is in :data:`KNOWN_SHA256` (checked by sha256) or in
+    :data:`KNOWN_MD5` (the ungzipped MNIST files, checked by md5: the sums LeCun published).
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -139,7 +151,11 @@ def verify_checksums(path: str | Path) -> list[tuple[Path, str]]:
     files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file())
     results = []
     for f in files:
-        expected = KNOWN_SHA256.get(f.name)
-        status = "unknown" if expected is None else ("OK" if sha256(f) == expected else "MISMATCH")
+        if f.name in KNOWN_SHA256:
+            status = "OK" if sha256(f) == KNOWN_SHA256[f.name] else "MISMATCH"
+        elif f.name in KNOWN_MD5:
+            status = "OK" if md5(f) == KNOWN_MD5[f.name] else "MISMATCH"
+        else:
+            status = "unknown"
         results.append((f, status))
     return results
