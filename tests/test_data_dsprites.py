@@ -1,9 +1,11 @@
 """Tests of gwrep/data/dsprites.py: the official dSprites file layout and the two subsets."""
+import re
 import warnings
 
 import numpy as np
 import pytest
 
+from gwrep.data import load
 from gwrep.data.dsprites import DSPRITES_FILES, load_dsprites
 from gwrep.data.factordata import NotAFullGridWarning
 
@@ -50,6 +52,11 @@ def test_real_subsets(data_root):
 def test_bad_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=OFFICIAL):
         load_dsprites(tmp_path)
+    missing = tmp_path / "nope" / "dsprites_subset.npz"
+    with pytest.raises(FileNotFoundError, match=f"dSprites file not found: {re.escape(str(missing))}$"):
+        load("dsprites", missing)  # the path as given, no official file name appended
+    with pytest.raises(FileNotFoundError, match=f"dSprites path .* not found: {re.escape(str(tmp_path / 'nope'))}$"):
+        load_dsprites(tmp_path / "nope")
     (tmp_path / "dsprites_subset.npz").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="folder has dsprites_subset.npz .variant='subset'"):
         load_dsprites(tmp_path)

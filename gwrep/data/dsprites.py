@@ -43,6 +43,9 @@ def _resolve(root: str | Path | None, variant: str | None) -> tuple[Path, str]:
     if root is None:
         raise ValueError(f"dsprites needs root=PATH to one of {', '.join(DSPRITES_FILES.values())} or its folder")
     p = Path(root).expanduser()
+    if not p.exists():  # say what was given, not a file name appended to it
+        what = "dSprites file" if p.suffix == ".npz" else "dSprites path (an .npz file or the folder holding it)"
+        raise FileNotFoundError(f"{what} not found: {p}")
     if p.is_file():
         by_name = {name: v for v, name in DSPRITES_FILES.items()}
         return p, variant or by_name.get(p.name, "official")
