@@ -4,6 +4,12 @@ samples and of reconstructions.
 PSNR (peak signal-to-noise ratio) of one image with values in [0, 1] (peak 1):
 ``PSNR = 20 log10(1) - 10 log10(MSE)``, MSE the mean squared error over its pixels and
 channels; the reported number is the mean over images (not the PSNR of the pooled MSE).
+An exact reconstruction has MSE 0 and an infinite PSNR, which neither averages nor goes
+into JSON: the MSE is floored at 1e-10, so PSNR is capped at :data:`PSNR_MAX_DB` = 100 dB,
+the common practice of image-quality code that reports a finite PSNR for identical images
+(scikit-image returns inf instead). Far above what 8-bit images can tell apart (one grey
+level of error is ~48 dB), the cap changes no imperfect reconstruction of such data;
+:func:`reconstruction_psnr` counts the capped images.
 FID comes from :mod:`gwrep.eval.fid`; "reconstruction FID" compares the test images with
 their reconstructions, as the GWAE authors' framework reports it.
 """
@@ -19,20 +25,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from gwrep.eval.fid import FeatureExtractor
     from gwrep.models.base import Model
 
-__all__ = ["psnr_per_image", "psnr", "reconstruction_psnr", "generated_batches", "model_fid", "real_batches", "FID_MODES"]
+__all__ = ["PSNR_MAX_DB", "psnr_per_image", "psnr", "reconstruction_psnr", "generated_batches", "model_fid",
+           "real_batches", "FID_MODES"]
+
+#: Highest PSNR reported (dB): the PSNR of MSE 1e-10, the floor put under each image's MSE.
+PSNR_MAX_DB = 100.0
 
 #: What :func:`model_fid` compares the real images with.
 FID_MODES = ("samples", "reconstructions")
 
 
 def psnr_per_image(images: "np.ndarray | torch.Tensor", reconstructions: "np.ndarray | torch.Tensor") -> np.ndarray:
-    """PSNR in dB of each image (peak value 1): ``-10 log10(mean((x - y)^2))``, shape (N,).
+    """PSNR in dB of each image (peak value 1): ``-10 log10(max(mean((x - y)^2), 1e-10))``, shape (N,).
 
-    Identical images give ``inf``.
+    Identical images give :data:`PSNR_MAX_DB` (100 dB), not ``inf`` (module docstring).
 
-    >>> x = np.zeros((1, 1, 2, 2)); y = np.full((1, 1, 2, 2), 0.1)
+    >>> x = np.zeros((2, 1, 2, 2)); y = x.copy(); y[0] = 0.1
     >>> psnr_per_image(x, y).round(6).tolist()
-    [20.0]
+    [20.0, 100.0]
     """
     x = np.asarray(images, dtype=np.float64)
     y = np.asarray(reconstructions, dtype=np.float64)
@@ -43,8 +53,7 @@ def psnr_per_image(images: "np.ndarray | torch.Tensor", reconstructions: "np.nda
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("images or reconstructions contain NaN or inf")
     mse = ((x - y) ** 2).reshape(x.shape[0], -1).mean(axis=1)
-    with np.errstate(divide="ignore"):
-        return 20.0 * np.log10(1.0) - 10.0 * np.log10(mse)
+    return 20.0 * np.log10(1.0) - 10.0 * np.log10(np.maximum(mse, 10.0 ** (-PSNR_MAX_DB / 10.0)))
 
 
 def psnr(images: "np.ndarray | torch.Tensor", reconstructions: "np.ndarray | torch.Tensor") -> float:
@@ -68,14 +77,16 @@ def reconstruction_psnr(model: "Model", dataset: "torch.utils.data.Dataset", bat
                         limit: int | None = None) -> dict[str, float | int]:
     """Mean PSNR of ``model.reconstruct`` over the first ``limit`` images of ``dataset``.
 
-    Returns ``{"psnr", "psnr_std", "num_images"}`` (std over images).
+    Returns ``{"psnr", "psnr_std", "num_images", "num_capped", "settings.psnr_max_db"}``: std
+    over images, and how many images reached the :data:`PSNR_MAX_DB` cap (exact reconstructions).
     """
     values = []
     for x in real_batches(dataset, batch_size, limit):
         recon = model.reconstruct(x.to(model.device)).cpu()
         values.append(psnr_per_image(x.numpy(), recon.numpy()))
     per_image = np.concatenate(values)
-    return {"psnr": float(per_image.mean()), "psnr_std": float(per_image.std()), "num_images": int(per_image.size)}
+    return {"psnr": float(per_image.mean()), "psnr_std": float(per_image.std()), "num_images": int(per_image.size),
+            "num_capped": int(np.sum(per_image >= PSNR_MAX_DB)), "settings.psnr_max_db": PSNR_MAX_DB}
 
 
 def generated_batches(model: "Model", dataset: "torch.utils.data.Dataset", mode: str = "samples", num: int = 1000,

@@ -120,6 +120,19 @@ def test_eval_json_records_the_absolute_run_folder(tmp_path, fake_data, monkeypa
     assert json.loads((run_dir / "eval.json").read_text())["run"] == str(run_dir.resolve())
 
 
+def test_eval_of_a_perfect_reconstruction_writes_eval_json(tmp_path, fake_data, monkeypatch, capsys):
+    # an exact reconstruction has an infinite PSNR, which JSON refuses: eval.json gets the 100 dB cap and a note
+    import tiny_models
+
+    monkeypatch.setattr(tiny_models.TinyVAE, "reconstruct", lambda self, x: x.clone())
+    run_dir = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
+    assert main(["eval", str(run_dir), "--metrics", "psnr"]) == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert doc["summary"]["psnr"] == 100.0 and doc["metrics"]["psnr"]["num_capped"] == 40
+    assert "40 of 40 images reconstructed exactly" in doc["notes"]["psnr"]
+    assert "capped at 100 dB" in capsys.readouterr().out
+
+
 def test_eval_bad_input(tmp_path, fake_data, capsys):
     plain = make_run(tmp_path, "plain", image_shape=(1, 28, 28))
     assert main(["eval", str(plain), "--metrics", "mig"]) == 2

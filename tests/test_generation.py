@@ -8,7 +8,7 @@ import torch
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 from gwrep.eval.fid import FeatureExtractor
-from gwrep.eval.generation import model_fid, psnr, psnr_per_image, reconstruction_psnr
+from gwrep.eval.generation import PSNR_MAX_DB, model_fid, psnr, psnr_per_image, reconstruction_psnr
 
 
 def test_psnr_hand_values() -> None:
@@ -19,7 +19,34 @@ def test_psnr_hand_values() -> None:
     np.testing.assert_allclose(psnr_per_image(x, y), [20.0, 20.0])
     y[1] = 0.01          # MSE 1e-4 -> 40 dB ; mean over images (20 + 40) / 2
     assert psnr(x, y) == pytest.approx(30.0)
-    assert psnr_per_image(x[:1], x[:1])[0] == np.inf
+
+
+def test_psnr_of_exact_reconstruction_is_capped() -> None:
+    # MSE floored at 1e-10: an exact copy scores 100 dB instead of inf, and so does an error below the floor
+    x = np.random.default_rng(0).random((3, 1, 4, 4))
+    y = x.copy()
+    y[1] += 1e-6          # MSE 1e-12 < 1e-10: capped too
+    y[2] += 1e-3          # MSE 1e-6 -> 60 dB, untouched by the cap
+    np.testing.assert_allclose(psnr_per_image(x, y), [PSNR_MAX_DB, PSNR_MAX_DB, 60.0])
+    assert PSNR_MAX_DB == 100.0
+    assert psnr(x, x) == PSNR_MAX_DB
+
+
+class _Exact(torch.nn.Module):
+    device = torch.device("cpu")
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+def test_reconstruction_psnr_of_a_perfect_model_is_finite_json() -> None:
+    import json
+
+    out = reconstruction_psnr(_Exact(), _dataset(), batch_size=7, limit=20)
+    assert out["psnr"] == PSNR_MAX_DB and out["psnr_std"] == 0.0
+    assert out["num_capped"] == 20 and out["settings.psnr_max_db"] == PSNR_MAX_DB
+    json.dumps(out, allow_nan=False)  # what gwrep eval writes; inf used to be refused here
+    assert reconstruction_psnr(_HalfModel(), _dataset(), limit=20)["num_capped"] == 0
 
 
 def test_psnr_errors() -> None:

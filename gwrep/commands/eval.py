@@ -159,6 +159,18 @@ def _warnings_summarized(metric: str) -> Iterator[None]:
         print(f"note: {metric}: {category} x{count}: {message}", file=sys.stderr)
 
 
+def metric_note(name: str, result: dict[str, Any]) -> str | None:
+    """A line that a reader of ``result`` needs to read its number right, or None.
+
+    >>> metric_note("psnr", {"num_capped": 2, "num_images": 10, "settings.psnr_max_db": 100.0})
+    '2 of 10 images reconstructed exactly: their PSNR is capped at 100 dB'
+    """
+    if name == "psnr" and result.get("num_capped"):
+        return (f"{result['num_capped']} of {result['num_images']} images reconstructed exactly: their PSNR is "
+                f"capped at {result['settings.psnr_max_db']:g} dB")
+    return None
+
+
 def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The flat headline numbers of :data:`HEADLINE` present in ``metrics``."""
     return {k: float(metrics[m][key]) for k, (m, key) in HEADLINE.items() if m in metrics and key in metrics[m]}
@@ -207,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, dict[str, Any]] = {}
     timing: dict[str, float] = {}
     real_features = None
+    notes: dict[str, str] = {}
     for name in chosen:
         start = time.perf_counter()
         if name in FACTOR_METRICS:
@@ -229,6 +242,10 @@ def run(args: argparse.Namespace) -> int:
         timing[name] = round(time.perf_counter() - start, 3)
         shown = {k: v for k, v in results[name].items() if not k.startswith("settings.") and isinstance(v, float)}
         print(f"{name:<24} " + "  ".join(f"{k}={v:.4f}" for k, v in shown.items()) + f"  ({timing[name]:.1f} s)")
+        note = metric_note(name, results[name])
+        if note is not None:
+            notes[name] = note
+            print(f"note: {name}: {note}")
 
     path = run_.dir / "eval.json"
     previous = read_json_file(path) if path.is_file() else {}
@@ -242,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
         "metrics": metrics,
         "summary": summarize(metrics),
         "skipped": {**{k: v for k, v in previous.get("skipped", {}).items() if k not in results}, **skipped},
+        "notes": {**{k: v for k, v in previous.get("notes", {}).items() if k not in results}, **notes},
         "settings": {"eval_seed": args.seed, "fast": args.fast, "device": str(device), "batch_size": args.batch_size,
                      **counts, "test_images": len(test), "metric_options": parse_options(args.option)},
         "timing_s": {**previous.get("timing_s", {}), **timing},
