@@ -25,7 +25,8 @@ def test_sampling_is_seeded_and_in_range():
 
 
 @pytest.mark.parametrize("bad, match", [([[0, 5]], "'b'.*value 5"), ([[-1, 0]], "'a'.*value -1"),
-                                        ([[0, 1, 2]], "shape"), ([[0.5, 1]], "integer")])
+                                        ([[0, 1, 2]], "shape"), ([[0.5, 1]], "integer.*value 0.5"), ([[np.nan, 1]], "value nan"),
+                                        ([["0", "1"]], "dtype <U1"), ([[0, None]], "dtype object")])
 def test_bad_factors_raise(bad, match):
     with pytest.raises(ValueError, match=match):
         FactorSpace((2, 5), ("a", "b")).factors_to_indices(bad)

@@ -64,9 +64,13 @@ class FactorSpace:
             arr = arr[None]
         if arr.ndim != 2 or arr.shape[1] != self.num_factors:
             raise ValueError(f"factors must have shape (n, {self.num_factors}), got {arr.shape}")
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.mod(arr, 1) == 0):
-                raise ValueError(f"factors must be integer class indices, got dtype {arr.dtype} with fractions")
+        if arr.dtype.kind not in "biuf":  # strings, objects, ...: numpy's own error would not say which
+            raise ValueError(f"factors must be integer class indices, got dtype {arr.dtype} (kind {arr.dtype.kind!r})")
+        if arr.size and arr.dtype.kind == "f":
+            whole = np.mod(arr, 1) == 0  # False for fractions, nan and inf
+            if not whole.all():
+                raise ValueError(f"factors must be integer class indices, got dtype {arr.dtype} with value "
+                                 f"{arr[~whole][0]}")
         arr = arr.astype(np.int64, copy=False)
         for k, (name, size) in enumerate(zip(self.factor_names, self.factor_sizes)):
             col = arr[:, k]
