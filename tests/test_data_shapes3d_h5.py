@@ -52,6 +52,9 @@ def test_bad_files(tmp_path):
     _write(tmp_path / "shape.h5", n=2, images=np.zeros((2, 32, 32, 3), np.uint8))
     with pytest.raises(ValueError, match=r"\(N, 64, 64, 3\)"):
         load_shapes3d_h5(tmp_path / "shape.h5")
+    _write(tmp_path / "text_labels.h5", n=2, labels=np.array([[b"red"] * 6] * 2))
+    with pytest.raises(ValueError, match="text_labels.h5: array 'labels' has dtype .S3"):
+        load_shapes3d_h5(tmp_path / "text_labels.h5")  # not "not a readable HDF5 file"
     labels = np.array([[v[0] for v in VALUES]] * 2)
     labels[1, 3] = 2.0  # scale off the grid
     _write(tmp_path / "value.h5", n=2, labels=labels)

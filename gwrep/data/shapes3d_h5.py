@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gwrep.data.factordata import ArrayFactorData
-from gwrep.data.files import require_file
+from gwrep.data.files import check_array, require_file
 from gwrep.data.shapes3d import Shapes3D, SHAPES3D_VALUES
 
 __all__ = ["H5Images", "load_shapes3d_h5", "build_factor_data", "values_to_classes"]
@@ -98,6 +98,7 @@ def load_shapes3d_h5(root: str | Path | None) -> ArrayFactorData:
             if missing:
                 raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
             ishape, idtype = f["images"].shape, f["images"].dtype
+            check_array(str(path), "labels", f["labels"].shape, f["labels"].dtype, kinds="iuf")
             labels = np.asarray(f["labels"][()], dtype=np.float64)
     except _H5_ERRORS as err:
         if isinstance(err, ValueError) and str(err).startswith(str(path)):
