@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gwrep.data import load
+from gwrep.data import load, load_factor_data
 from gwrep.data.dsprites import DSPRITES_FILES, load_dsprites
 from gwrep.data.factordata import NotAFullGridWarning
 
@@ -47,6 +47,19 @@ def test_real_subsets(data_root):
     assert grid.num_rows == 46080 and grid.factor_sizes == (3, 6, 10, 16, 16) and grid.is_full_grid
     x = grid.sample_observations(8, np.random.default_rng(0))
     assert x.shape == (8, 1, 64, 64) and set(np.unique(x).tolist()) <= {0.0, 1.0} and x.sum() > 0
+
+
+def test_subset_warning_points_at_the_caller(data_root):
+    """The warning names the uses that need the full grid and points at the user's line, not at a loader."""
+    folder = data_root / "dsprites"
+    for call in (lambda: load("dsprites", folder, variant="subset", split="all"),
+                 lambda: load_factor_data("dsprites", folder, variant="subset", image_size=28),
+                 lambda: load_dsprites(folder / "dsprites_subset.npz")):
+        with pytest.warns(NotAFullGridWarning) as record:
+            call()
+        assert [w.filename for w in record] == [__file__]
+        assert "BetaVAE and FactorVAE metrics" in str(record[0].message)
+        assert "use variant=downsampled" in str(record[0].message)
 
 
 def test_bad_files(tmp_path):

@@ -13,8 +13,11 @@ Variants (option ``variant``; ``root`` is the file, or the folder holding it; wi
 - ``"subset"``: ``dsprites_subset.npz``, 20,000 rows drawn at random from the 737,280.
   This is **not** a full grid: ``factor_data.is_full_grid`` is False, construction warns
   with :class:`~gwrep.data.factordata.NotAFullGridWarning`, and ``sample_factors``
-  picks among the existing rows (so the sampled factors are not independent; metrics
-  that fix one factor and vary the others see fewer combinations).
+  picks among the existing rows (so the sampled factors are not independent).
+  MIG, DCI, SAP and Modularity work on it (they only need observations of sampled
+  rows); the BetaVAE and FactorVAE metrics and ``gwrep data show`` fix one factor and
+  vary the others, so they need a full grid and fail on the subset with "factor tuple
+  ... is not present": use ``variant="downsampled"`` (or the official file) for them.
 
 The subsets' factor sizes come from the ``*.metadata.json`` beside each file. Rows with
 factor tuples missing from the grid of a given file raise ValueError on lookup.
@@ -99,7 +102,8 @@ def load_dsprites(root: str | Path | None, variant: str | None = None) -> ArrayF
     imgs = arrays["imgs"]
     if imgs.size and imgs.max() > 1:
         raise ValueError(f"{path}: dSprites images must be 0/1, found value {imgs.max()}")
-    return ArrayFactorData(imgs, classes, sizes, DSPRITES_FACTORS, scale=1.0, source=str(path))
+    return ArrayFactorData(imgs, classes, sizes, DSPRITES_FACTORS, scale=1.0, source=str(path),
+                           full_grid_hint="; use variant=downsampled (the full 3x6x10x16x16 grid) for those")
 
 
 def build_factor_data(root: str | Path | None, *, variant: str | None = None) -> ArrayFactorData:

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import abc
+import os
+import sys
 import warnings
 from typing import Sequence
 
@@ -28,7 +30,28 @@ __all__ = ["IndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFacto
 
 
 class NotAFullGridWarning(UserWarning):
-    """A factor data set holds only some tuples of its grid; factors are sampled among its rows."""
+    """A factor data set holds only some tuples of its grid; factors are sampled among its rows.
+
+    Metrics that only need factors and observations of sampled rows (MIG, DCI, SAP,
+    Modularity) work on such a set; uses that fix one factor and vary the others (the
+    BetaVAE and FactorVAE metrics, contact sheets) need a full grid.
+    """
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stacklevel_outside_package() -> int:
+    """``stacklevel`` for a ``warnings.warn`` in the calling function: the first frame outside ``gwrep/data``.
+
+    A warning raised deep inside :func:`gwrep.data.load` then points at the line that
+    called it, however many loader frames lie between (Python 3.12's ``skip_file_prefixes``
+    does this; we support 3.11).
+    """
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class IndexedFactorData(FactorData):
@@ -104,11 +127,15 @@ class ArrayFactorData(IndexedFactorData):
     factor_sizes, factor_names : sequences of length K
     source : str
         Where the arrays came from, for messages.
+    warn : bool
+        Warn with :class:`NotAFullGridWarning` when the rows are not the full grid (default True).
+    full_grid_hint : str
+        Appended to that warning, e.g. where the full grid of this set is found.
     """
 
     def __init__(self, images: np.ndarray, factors: np.ndarray, factor_sizes: Sequence[int],
                  factor_names: Sequence[str] | None = None, *, scale: float | None = None,
-                 source: str = "arrays", warn: bool = True) -> None:
+                 source: str = "arrays", warn: bool = True, full_grid_hint: str = "") -> None:
         self.space = FactorSpace(factor_sizes, factor_names)
         self.factor_sizes, self.factor_names = self.space.factor_sizes, self.space.factor_names
         self.source = source
@@ -136,8 +163,10 @@ class ArrayFactorData(IndexedFactorData):
         self.is_full_grid = bool(len(flat) == self.space.num_states and (self._row_of_state >= 0).all())
         if not self.is_full_grid and warn:
             warnings.warn(f"{source}: {len(np.unique(flat))} of {self.space.num_states} factor tuples are present; "
-                          "sample_factors picks among existing rows, so factors are not independent",
-                          NotAFullGridWarning, stacklevel=2)
+                          "sample_factors picks among existing rows, so factors are not independent. MIG, DCI, SAP "
+                          "and Modularity work on it; the BetaVAE and FactorVAE metrics and contact sheets vary one "
+                          f"factor alone and need a full grid{full_grid_hint}",
+                          NotAFullGridWarning, stacklevel=_stacklevel_outside_package())
 
     @property
     def num_rows(self) -> int:

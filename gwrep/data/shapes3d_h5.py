@@ -109,7 +109,8 @@ def load_shapes3d_h5(root: str | Path | None) -> ArrayFactorData:
     if labels.shape != (ishape[0], 6):
         raise ValueError(f"{path}: 'labels' must be ({ishape[0]}, 6), got {labels.shape}")
     classes = values_to_classes(labels, str(path))
-    return ArrayFactorData(H5Images(path), classes, Shapes3D.factor_sizes, Shapes3D.factor_names, source=str(path))
+    return ArrayFactorData(H5Images(path), classes, Shapes3D.factor_sizes, Shapes3D.factor_names, source=str(path),
+                           full_grid_hint=f"; the official {H5_NAME} (480,000 rows) is the full grid")
 
 
 def build_factor_data(root: str | Path | None) -> ArrayFactorData:
