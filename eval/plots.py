@@ -67,11 +67,28 @@ def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
     return _save(fig, path)
 
 
+#: Largest DCI heatmap (inches; 1500 x 1050 px at 150 dpi) and most tick labels per axis before thinning.
+_DCI_MAX_SIZE = (10.0, 7.0)
+_MAX_TICK_LABELS = (40, 20)  # factors (x), codes (y)
+
+
+def _tick_step(count: int, max_labels: int) -> int:
+    """Label every ``step``-th of ``count`` ticks so that at most ``max_labels`` are shown.
+
+    >>> _tick_step(12, 40), _tick_step(64, 20), _tick_step(41, 40)
+    (1, 4, 2)
+    """
+    return max(1, math.ceil(count / max_labels))
+
+
 def plot_dci_importance(matrix: np.ndarray, factor_names: Sequence[str], path: str | os.PathLike,
                         title: str = "DCI importance (code dimension x factor)") -> Path:
     """Heatmap of a DCI importance matrix (num_codes, num_factors), rows = code dimensions.
 
-    Values are annotated when the matrix is small enough to read (<= 16 x 12).
+    The figure grows with the matrix up to :data:`_DCI_MAX_SIZE` (10 x 7 in), then the cells
+    shrink instead. Values are annotated when the matrix is small enough to read (<= 16 x 12);
+    beyond 12 factors the factor names stand upright in a smaller font, and each axis labels
+    every n-th tick when it has more than 40 factors or 20 codes (the n is in the axis label).
     """
     m = np.asarray(matrix, dtype=float)
     if m.ndim != 2 or m.size == 0:
@@ -79,15 +96,18 @@ def plot_dci_importance(matrix: np.ndarray, factor_names: Sequence[str], path: s
     if len(factor_names) != m.shape[1]:
         raise ValueError(f"{len(factor_names)} factor names for {m.shape[1]} factor columns")
     codes, factors = m.shape
-    fig = _figure(max(4.5, 1.6 + 0.75 * factors), min(7.0, max(3.0, 1.2 + 0.32 * codes)))
+    fig = _figure(min(_DCI_MAX_SIZE[0], max(4.5, 1.6 + 0.75 * factors)),
+                  min(_DCI_MAX_SIZE[1], max(3.0, 1.2 + 0.32 * codes)))
     ax = fig.add_subplot()
     image = ax.imshow(m, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(float(m.max()), 1e-12),
                       interpolation="nearest")
-    ax.set_xticks(range(factors), labels=list(factor_names), rotation=30, ha="right", fontsize=_TICK)
-    step = 1 if codes <= 20 else int(math.ceil(codes / 20))
-    ax.set_yticks(range(0, codes, step), labels=[f"z{i}" for i in range(0, codes, step)], fontsize=_TICK)
-    ax.set_xlabel("ground-truth factor", fontsize=_LABEL)
-    ax.set_ylabel("code dimension", fontsize=_LABEL)
+    xstep, ystep = _tick_step(factors, _MAX_TICK_LABELS[0]), _tick_step(codes, _MAX_TICK_LABELS[1])
+    few = factors <= 12
+    ax.set_xticks(range(0, factors, xstep), labels=list(factor_names)[::xstep], rotation=30 if few else 90,
+                  ha="right" if few else "center", fontsize=_TICK if few else _TICK - 1)
+    ax.set_yticks(range(0, codes, ystep), labels=[f"z{i}" for i in range(0, codes, ystep)], fontsize=_TICK)
+    ax.set_xlabel("ground-truth factor" + (f" (1 in {xstep} labelled)" if xstep > 1 else ""), fontsize=_LABEL)
+    ax.set_ylabel("code dimension" + (f" (1 in {ystep} labelled)" if ystep > 1 else ""), fontsize=_LABEL)
     ax.set_title(title, fontsize=_TITLE)
     if codes <= 16 and factors <= 12:
         threshold = 0.6 * float(m.max())

@@ -39,6 +39,22 @@ def test_dci_importance(tmp_path, codes: int) -> None:
         plot_dci_importance(matrix[0], ["a"], tmp_path / "x.png")
 
 
+@pytest.mark.parametrize("shape", [(64, 40), (8, 200)])
+def test_dci_importance_size_is_capped_for_large_matrices(tmp_path, shape) -> None:
+    # 64 codes x 40 factors used to give a 4740 px wide PNG; now at most 10 x 7 in at 150 dpi
+    matrix = np.random.default_rng(1).random(shape)
+    names = [f"factor_{k}" for k in range(shape[1])]
+    image = _check_png(plot_dci_importance(matrix, names, tmp_path / "dci.png"))
+    assert image.shape[1] <= 10 * 150 + 1 and image.shape[0] <= 7 * 150 + 1
+
+
+def test_dci_tick_labels_are_thinned() -> None:
+    from gwrep.eval.plots import _tick_step
+
+    assert [_tick_step(n, 40) for n in (1, 40, 41, 80, 200)] == [1, 1, 2, 2, 5]
+    assert _tick_step(64, 20) == 4
+
+
 def test_metric_comparison(tmp_path) -> None:
     table = {"gwae": {"mig": [0.3, 0.4], "auroc": 0.9}, "vae": {"mig": [0.1, 0.2, 0.15]}}
     _check_png(plot_metric_comparison(table, tmp_path / "cmp.png"))
