@@ -20,6 +20,7 @@ def test_show_writes_png(tmp_path, capsys):
     assert main(["data", "show", "shapes2d", "--out", str(out), "--option", "image_size=28"]) == 0
     with Image.open(out) as img:
         assert img.size[0] > 500
+        assert json.loads(img.text["Rows"]) == ["shape", "scale", "orientation", "posX", "posY"]  # a row per factor
     assert main(["data", "show", "mnist", "--out", str(out)]) == 2
     assert "no ground-truth factors" in capsys.readouterr().err
     assert main(["data", "show", "shapes2d", "--out", str(out), "--option", "oops"]) == 2
