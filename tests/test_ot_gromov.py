@@ -65,6 +65,18 @@ def test_asymmetric_costs_and_ppa_match_pot():
     np.testing.assert_allclose(T.numpy(), T_ref, atol=1e-7)
 
 
+@pytest.mark.parametrize("p", [[0.2] * 5, np.full(5, 0.2) * (1 + 5e-7)], ids=["list", "sum-1+5e-7"])
+def test_marginals_off_by_round_off_converge_to_pots_value(p):
+    """Marginals whose sum is off by round-off are renormalised: no inner solve hits its limit."""
+    C1, C2, _, _ = random_problem(5, 4, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, log = entropic_gromov_wasserstein2(*as_torch(C1, C2), p, [0.25] * 4, epsilon=0.02, log=True)
+    assert bool(log["converged"]) and value.dtype == torch.float64
+    reference = ot.gromov.entropic_gromov_wasserstein2(C1, C2, ot.unif(5), ot.unif(4), epsilon=0.02)
+    assert float(value) == pytest.approx(reference, rel=1e-8)
+
+
 def test_pot_inner_keywords_and_cold_start_reach_the_same_plan():
     C1, C2, _, _ = [torch.from_numpy(a) for a in random_problem(9, 7, seed=5)]
     T = entropic_gromov_wasserstein(C1, C2, epsilon=0.03)

@@ -1,4 +1,6 @@
 """Tests for gwrep/ot/sinkhorn.py: log-domain and log-stabilised scaling Sinkhorn."""
+import warnings
+
 import numpy as np
 import ot
 import pytest
@@ -66,6 +68,19 @@ def test_scaling_variant_absorbs_and_falls_back_on_underflow():
     plan, _, _, _, ok = sinkhorn_scaling(a, b, M + 1.0, 1e-3, tol=1e-10, max_iter=20000)
     assert bool(ok.all())
     torch.testing.assert_close(plan, ref.plan, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("a", [[0.2] * 5, np.full(5, 0.2) * (1 + 5e-7)], ids=["list", "sum-1+5e-7"])
+def test_marginals_off_by_round_off_converge_to_pots_plan(a):
+    """A list (float32 in torch.as_tensor: sum 1 + 1.5e-8) or a sum off by 5e-7 used to leave a
+    column error no iteration removes; the weights are now renormalised."""
+    _, _, M = problem(5, 4, seed=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sinkhorn_log(a, None, M, 0.1)
+    assert bool(res.converged) and res.plan.dtype == torch.float64
+    ref = ot.sinkhorn(np.full(5, 0.2), ot.unif(4), M.numpy(), 0.1, stopThr=1e-12, numItermax=10000)
+    np.testing.assert_allclose(res.plan.numpy(), ref, atol=1e-10)
 
 
 def test_batched_equals_looped():

@@ -36,3 +36,19 @@ def test_other_checks():
             check_epsilon(bad)
     assert default_tol(None, torch.float64) == 1e-9 and default_tol(None, torch.float32) == 1e-5
     assert default_tol(1e-3, torch.float32) == 1e-3
+
+
+def test_list_marginals_keep_the_costs_precision_and_are_renormalised():
+    like = torch.zeros(5, 4, dtype=torch.float64)
+    w = check_marginal("p", [0.2] * 5, 5, None, like)  # torch.as_tensor would make it float32: sum 1 + 1.5e-8
+    assert w.dtype == torch.float64 and float(w.sum()) == 1.0
+    w = check_marginal("p", np.full(5, 0.2) * (1 + 5e-7), 5, None, like)  # accepted, then renormalised
+    assert abs(float(w.sum()) - 1.0) < 1e-15
+    torch.testing.assert_close(w[0], torch.full((5,), 0.2, dtype=torch.float64), atol=1e-16, rtol=0)
+    # a float32 tensor cast to float64 costs gets float32's tolerance, then sums to 1 in float64
+    w = check_marginal("p", torch.full((5,), 0.2) * (1 + 5e-6), 5, None, like)
+    assert w.dtype == torch.float64 and abs(float(w.sum()) - 1.0) < 1e-15
+    with pytest.raises(ValueError, match="p must sum to 1"):
+        check_marginal("p", np.full(5, 0.2) * (1 + 5e-6), 5, None, like)
+    with pytest.raises(ValueError, match="floating dtype"):
+        check_marginal("p", [1, 2], 2, None, torch.zeros(2, 2))

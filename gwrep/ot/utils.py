@@ -33,13 +33,20 @@ class ConvergenceWarning(UserWarning):
     """A solver stopped at its iteration limit before reaching its tolerance."""
 
 
-def as_tensor(name: str, value: Any) -> Tensor:
-    """Return ``value`` as a floating torch tensor (numpy arrays are wrapped, dtype kept)."""
+def as_tensor(name: str, value: Any, like: Tensor | None = None) -> Tensor:
+    """Return ``value`` as a floating torch tensor (numpy arrays are wrapped, dtype kept).
+
+    With ``like``, a value that is not yet a tensor (list, numpy array) is converted straight
+    into ``like``'s dtype and device, so a list of Python floats keeps its float64 digits
+    instead of passing through torch's float32 default. Tensors are returned unchanged.
+    """
     if isinstance(value, Tensor):
         tensor = value
     else:
         try:
             tensor = torch.as_tensor(value)
+            if like is not None and tensor.is_floating_point():
+                tensor = torch.as_tensor(value, dtype=like.dtype, device=like.device)
         except (TypeError, ValueError, RuntimeError) as err:
             raise ValueError(f"{name} must be a tensor or array, got {type(value).__name__}") from err
     if not tensor.is_floating_point():
@@ -97,22 +104,29 @@ def check_points(name: str, X: Tensor) -> None:
     check_finite(name, X)
 
 
-def _sum_tolerance(dtype: torch.dtype) -> float:
-    return 1e-6 if dtype == torch.float64 else 1e-4
+def _sum_tolerance(*dtypes: torch.dtype) -> float:
+    """How far from 1 a marginal may sum: 1e-6 when every dtype involved is float64, else 1e-4."""
+    return 1e-6 if all(dtype == torch.float64 for dtype in dtypes) else 1e-4
 
 
 def check_marginal(name: str, w: Any, size: int, batch: int | None, like: Tensor) -> Tensor:
-    """Return the marginal ``w`` as a (B, size) tensor of ``like``'s dtype and device.
+    """Return the marginal ``w`` as a (B, size) tensor of ``like``'s dtype and device, summing to 1.
 
     ``None`` gives uniform weights 1/size. Otherwise ``w`` must be (size,) or (B, size),
-    strictly positive, finite and sum to 1 (to 1e-6 in float64, 1e-4 in lower precision).
+    strictly positive, finite and sum to 1 (to 1e-6 in float64, 1e-4 if it or ``like`` has lower
+    precision). A list or array is converted straight into ``like``'s dtype and device; a tensor
+    must already be on ``like``'s device and is cast to its dtype. The accepted weights are then
+    renormalised, w / sum(w): balanced OT needs sum(p) = sum(q) exactly, and two marginals whose
+    sums differ by round-off (a float32 list [0.2] * 5 sums to 1 + 1.5e-8) leave a column error
+    that no Sinkhorn iteration can bring below a tolerance of 1e-9.
     """
     B = 1 if batch is None else batch
     if w is None:
         return torch.full((B, size), 1.0 / size, dtype=like.dtype, device=like.device)
-    w = as_tensor(name, w)
+    w = as_tensor(name, w, like)
     if w.device != like.device:
         raise ValueError(f"{name} is on {w.device} but the costs are on {like.device}")
+    given_dtype = w.dtype
     w = w.to(like.dtype)
     if w.shape == (size,):
         w = w.expand(B, size)
@@ -122,11 +136,11 @@ def check_marginal(name: str, w: Any, size: int, batch: int | None, like: Tensor
     check_finite(name, w)
     if bool((w <= 0).any()):
         raise ValueError(f"{name} must be strictly positive (drop points of zero mass), min is {float(w.min()):.3g}")
-    sums = w.sum(-1)
-    worst = float((sums - 1).abs().max())
-    if worst > _sum_tolerance(w.dtype):
-        raise ValueError(f"{name} must sum to 1, but sums to {float(sums.flatten()[(sums - 1).abs().argmax()]):.9g}")
-    return w
+    sums = w.sum(-1, keepdim=True)
+    worst = (sums - 1).abs()
+    if float(worst.max()) > _sum_tolerance(given_dtype, like.dtype):
+        raise ValueError(f"{name} must sum to 1, but sums to {float(sums.flatten()[worst.argmax()]):.9g}")
+    return w / sums
 
 
 def batched(tensor: Tensor) -> tuple[Tensor, bool]:
@@ -159,9 +173,10 @@ def initial_plan(G0: Any, p: Tensor, q: Tensor, batch: int | None) -> Tensor:
     if G0 is None:
         return p[:, :, None] * q[:, None, :]
     B, n, m = p.shape[0], p.shape[1], q.shape[1]
-    T0, _ = batched(as_tensor("G0", G0).to(p))
+    given = as_tensor("G0", G0, p)
+    T0, _ = batched(given.to(p))
     if T0.shape != (B, n, m):
-        raise ValueError(f"G0 must have shape {(n, m) if batch is None else (B, n, m)}, got {tuple(G0.shape)}")
+        raise ValueError(f"G0 must have shape {(n, m) if batch is None else (B, n, m)}, got {tuple(given.shape)}")
     check_finite("G0", T0)
     if bool((T0 < 0).any()):
         raise ValueError("G0 must be non-negative")
