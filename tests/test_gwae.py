@@ -7,6 +7,7 @@ from torch import nn
 
 import gwrep.ot as gwot
 from gwrep.models import build_model, load_model
+from gwrep.models.base import NonFiniteLossError
 from gwrep.models.gwae import (GWAE, GWAEConfig, critic_objective, joint_gradient_penalty,
                                wasserstein_reconstruction)
 from gwrep.models.losses import gaussian_entropy_term
@@ -196,6 +197,60 @@ def test_a_few_steps_lower_the_loss():
     for key in ("loss", "w"):
         first, last = [sum(step[key] for step in part) / 3 for part in (logs[:3], logs[-3:])]
         assert last < 0.8 * first, key
+
+
+# ------------------------------------------------------------ non-finite guard
+def _poison_decoder(model):
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            p.fill_(float("nan"))
+
+
+@pytest.mark.parametrize("options", [{}, {"share_generator_pass": False}, {"divergence": "mmd"}])
+def test_nan_decoder_raises_non_finite_loss_error_before_anything_moves(options):
+    model = _tiny(**options)
+    _poison_decoder(model)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    with pytest.raises(NonFiniteLossError, match=r"non-finite decoder output .* at step 0"):
+        model.training_step(_blobs())
+    for name, value in model.named_parameters():  # the critic did not step on NaN pairs either
+        assert torch.equal(value, before[name]) or name.startswith("decoder."), name
+    with pytest.raises(NonFiniteLossError, match="decoder"):
+        model.validation_step(_blobs())
+
+
+def test_nan_encoder_is_named_as_the_encoder():
+    model = _tiny()
+    with torch.no_grad():
+        model.encoder.net[-1].bias.fill_(float("inf"))
+    with pytest.raises(NonFiniteLossError, match="non-finite encoder output 'mean'"):
+        model.training_step(_blobs())
+
+
+def test_trainer_stops_on_a_nan_decoder_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    """Decoder weights turn NaN mid-run: the run fails with the non-finite message, last.pt stays good."""
+    from tiny_models import blobs
+
+    from gwrep.train import TrainConfig, load_run, train
+    from gwrep.train.checkpoint import load_checkpoint
+
+    original = GWAE.training_step
+
+    def poisoned_at_step_2(self, x):
+        if int(self.step) == 2:
+            _poison_decoder(self)
+        return original(self, x)
+
+    monkeypatch.setattr(GWAE, "training_step", poisoned_at_step_2)
+    cfg = TrainConfig(model="gwae", data="unused", model_options={**TINY, "critic_steps": 1}, steps=4, batch_size=8,
+                      checkpoint_every=2, eval_every=100, patience=0, figures=False, out=str(tmp_path / "run"))
+    with pytest.raises(NonFiniteLossError, match=r"decoder output .*last good checkpoint .*last\.pt \(step 2\)"):
+        train(cfg, dataset=blobs(16), val_dataset=blobs(8, seed=1), progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert ckpt["trainer"]["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+    summary = load_run(tmp_path / "run").summary
+    assert summary["status"] == "failed" and "non-finite decoder output" in summary["message"]
 
 
 # ----------------------------------------------------------- variants, I/O

@@ -40,13 +40,14 @@ from torch.nn.utils import parametrize
 
 import gwrep.ot as gwot
 from gwrep.config import check_choice, check_nonnegative, check_positive
-from gwrep.models.base import Model, ModelConfig, parameters_of
+from gwrep.models.base import Model, ModelConfig, NonFiniteLossError, parameters_of
 from gwrep.models.losses import gaussian_entropy_term, reconstruction_loss, reparameterize
 from gwrep.nets import build_decoder, build_encoder
 from gwrep.nets.gwae_nets import JointCritic
 from gwrep.priors import build_prior, check_prior_options
 
-__all__ = ["GWAEConfig", "GWAE", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction"]
+__all__ = ["GWAEConfig", "GWAE", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction",
+           "check_finite_outputs"]
 
 GW_TERMS = ("paper", "entropic")
 DIVERGENCES = ("critic", "mmd")
@@ -184,6 +185,29 @@ class _GeneratorPass:
     logits_q: Tensor  # decoder logits of z_q
     x_p: Tensor  # decoded prior samples G(z_p) in [0, 1]
 
+    def check_finite(self, step: int) -> None:
+        """:func:`check_finite_outputs` over every player's outputs in this pass."""
+        check_finite_outputs(step, encoder={"mean": self.mean, "logvar": self.logvar, "z_q": self.z_q},
+                             prior={"z_p": self.z_p}, decoder={"logits": self.logits_q, "x_p": self.x_p})
+
+
+def check_finite_outputs(step: int, **players: dict[str, Tensor]) -> None:
+    """Raise :class:`NonFiniteLossError` naming the player and tensor that holds NaN or inf.
+
+    ``players`` maps a player name (``encoder``, ``prior``, ``decoder``) to its named
+    outputs. GWAE checks its generator pass with this before any loss is formed, so a
+    diverged net stops training through the trainer's non-finite guard (last good
+    checkpoint kept) instead of the ValueError that :mod:`gwrep.ot`'s input checks raise.
+    """
+    for player, tensors in players.items():
+        for name, tensor in tensors.items():
+            finite = torch.isfinite(tensor.detach())
+            if not bool(finite.all()):
+                bad = int((~finite).sum())
+                raise NonFiniteLossError(
+                    f"non-finite {player} output {name!r} ({bad} of {finite.numel()} entries NaN or inf) "
+                    f"at step {step}. Lower the learning rate or check the input data.")
+
 
 @contextlib.contextmanager
 def _frozen(module: nn.Module | None) -> Iterator[None]:
@@ -255,6 +279,7 @@ class GWAE(Model):
         c = self.config
         cached, self._cached_pass = self._cached_pass, None
         g = cached if cached is not None and cached.x is x else self._generator_pass(x)
+        g.check_finite(int(self.step))
         if c.gw_term == "paper":
             gw = gwot.gwae_gw_loss(g.x_p, g.z_p, self.log_beta)
         else:
@@ -277,8 +302,11 @@ class GWAE(Model):
 
     @torch.no_grad()
     def _generative_pairs(self, n: int) -> tuple[Tensor, Tensor]:
+        """Critic-side pairs (G(z_p), z_p), no graphs, checked for NaN/inf."""
         z_p = self.prior(n)
-        return self.decode(z_p), z_p
+        x_p = self.decode(z_p)
+        check_finite_outputs(int(self.step), prior={"z_p": z_p}, decoder={"x_p": x_p})
+        return x_p, z_p
 
     def inner_updates(self, x: Tensor) -> dict[str, float]:
         """``critic_steps`` updates of the critic; nothing else moves.
@@ -286,21 +314,25 @@ class GWAE(Model):
         The batch's generator pass (encoder, prior, decoder) runs once, with graphs, and is
         kept for the main loss that follows in :meth:`training_step`: the critic steps
         change only the critic, so those outputs and graphs stay valid. The critic steps
-        use detached copies and redraw only the posterior noise. With
-        ``share_generator_pass=False`` the critic's inputs are computed without graphs
-        instead and the main loss runs its own pass (one more decoder pass, lower peak memory).
+        use detached copies and redraw only the posterior noise (``critic_resample=True``:
+        fresh prior samples too, the authors' sampling). With ``share_generator_pass=False``
+        the critic's inputs are computed without graphs instead and the main loss runs its
+        own pass (one more decoder pass, lower peak memory). Non-finite generator outputs
+        raise :class:`NonFiniteLossError` before the critic moves.
         """
         if self.critic is None:
             return {}
         c = self.config
         if c.share_generator_pass:
             g = self._generator_pass(x)
+            g.check_finite(int(self.step))
             self._cached_pass = g if torch.is_grad_enabled() else None
             mean, logvar, x_p, z_p = g.mean.detach(), g.logvar.detach(), g.x_p.detach(), g.z_p.detach()
         else:
             with torch.no_grad():
                 mean, logvar = self.encode(x)
-                x_p, z_p = self._generative_pairs(x.shape[0])
+            check_finite_outputs(int(self.step), encoder={"mean": mean, "logvar": logvar})
+            x_p, z_p = self._generative_pairs(x.shape[0])
         std = torch.exp(0.5 * logvar)
         opt = self.optimizers["critic"]
         logs: dict[str, Tensor] = {}  # the last critic step's values
