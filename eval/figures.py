@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 __all__ = ["image_grid", "save_reconstructions", "save_samples", "save_traversals", "save_loss_curves",
-           "save_run_figures"]
+           "save_run_figures", "TRAVERSAL_MAX_DIMS"]
 
 
 def image_grid(images: torch.Tensor | np.ndarray, ncols: int, pad: int = 2) -> np.ndarray:
@@ -88,10 +88,14 @@ def save_samples(model: Any, n: int, path: str | os.PathLike, seed: int = 0) -> 
     return _save(fig, path)
 
 
+#: Dimensions a traversal figure shows by default (the first ones): 16 rows stay readable on a page.
+TRAVERSAL_MAX_DIMS = 16
+
+
 @torch.no_grad()
 def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_values: int = 7,
                     dims: Sequence[int] | None = None, quantile: float = 0.05, n_prior: int = 512,
-                    seed: int = 0) -> Path:
+                    seed: int = 0, max_dims: int = TRAVERSAL_MAX_DIMS, show_base: bool = True) -> Path:
     """Latent traversal per dimension: rows = dimensions, columns = values.
 
     Starting from the mean code of ``x[0]``, dimension ``d`` is set to ``n_values``
@@ -100,7 +104,11 @@ def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_valu
     follows the learned prior's scale (GWAE's priors are not standard normal).
 
     Args:
-        dims: latent dimensions to show (default: all, at most the first 16).
+        dims: latent dimensions to show (default: the first ``max_dims``).
+        max_dims: how many dimensions ``dims=None`` shows; when the code has more, the
+            title says "first max_dims of d dimensions".
+        show_base: put a first column with the decoded mean code of ``x[0]``, the image
+            every row starts from.
     """
     from matplotlib.figure import Figure
 
@@ -108,15 +116,19 @@ def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_valu
         raise ValueError(f"quantile must lie in [0, 0.5), got {quantile}")
     if n_values < 2:
         raise ValueError(f"n_values must be >= 2, got {n_values}")
+    if isinstance(max_dims, bool) or not isinstance(max_dims, int) or max_dims < 1:
+        raise ValueError(f"max_dims must be a positive integer, got {max_dims!r}")
     was_training = model.training
     model.eval()
     gen = torch.Generator(device=model.device).manual_seed(seed)
     prior = model.prior_sample(n_prior, generator=gen).float()
     latent_dim = prior.shape[1]
-    dims = list(range(min(latent_dim, 16))) if dims is None else list(dims)
+    dims = list(range(min(latent_dim, max_dims))) if dims is None else list(dims)
     bad = [d for d in dims if not 0 <= d < latent_dim]
     if bad:
         raise ValueError(f"dims {bad} out of range for a {latent_dim}-dimensional code")
+    if not dims:
+        raise ValueError("dims is empty: give at least one latent dimension to traverse")
     probs = torch.linspace(quantile, 1 - quantile, n_values, device=prior.device)
     values = torch.quantile(prior, probs, dim=0)  # (n_values, latent_dim)
     base = model.represent(x[:1].to(model.device))[0]
@@ -124,16 +136,37 @@ def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_valu
     for row, d in enumerate(dims):
         codes[row, :, d] = values[:, d]
     images = model.decode(codes.reshape(-1, latent_dim)).cpu()
+    labels = [f"{p:.0%}" for p in probs.tolist()]
+    if show_base:
+        base_image = model.decode(base[None]).cpu()  # (1, C, H, W)
+        images = images.view(len(dims), n_values, *images.shape[1:])
+        images = torch.cat([base_image.expand(len(dims), 1, *base_image.shape[1:]), images], 1).flatten(0, 1)
+        labels = ["base"] + labels
     model.train(was_training)
-    fig = Figure(figsize=(n_values * 0.9 + 1.2, len(dims) * 0.9 + 1.0))
+    ncols = len(labels)
+    fig = Figure(figsize=(ncols * 0.9 + 1.2, len(dims) * 0.9 + 1.0))
     ax = fig.add_subplot()
-    _show(ax, image_grid(images, ncols=n_values))
+    _show(ax, image_grid(images, ncols=ncols))
     h, w = x.shape[-2] + 2, x.shape[-1] + 2
-    ax.set_yticks([r * h + h / 2 - 1 for r in range(len(dims))], [f"z{d}" for d in dims])
-    ax.set_xticks([c * w + w / 2 - 1 for c in range(n_values)], [f"{p:.0%}" for p in probs.tolist()], fontsize=7)
-    ax.set_xlabel("value of the dimension (prior quantile)")
-    ax.set_title(f"{_model_name(model)}: latent traversals")
+    ax.set_yticks([r * h + h / 2 - 1 for r in range(len(dims))], [f"z{d}" for d in dims], fontsize=9)
+    ax.set_xticks([c * w + w / 2 - 1 for c in range(ncols)], labels, fontsize=9)
+    ax.set_xlabel("value of the dimension (prior quantile)" + ("; base = decoded mean code" if show_base else ""),
+                  fontsize=10)
+    ax.set_title(f"{_model_name(model)}: latent traversals ({_traversal_scope(dims, latent_dim)})")
     return _save(fig, path)
+
+
+def _traversal_scope(dims: list[int], latent_dim: int) -> str:
+    """Which dimensions a traversal shows, for its title.
+
+    >>> _traversal_scope([0, 1], 2), _traversal_scope(list(range(16)), 64), _traversal_scope([3, 5], 64)
+    ('all 2 dimensions', 'first 16 of 64 dimensions', '2 of 64 dimensions')
+    """
+    if sorted(dims) == list(range(latent_dim)):
+        return f"all {latent_dim} dimensions"
+    if dims == list(range(len(dims))):
+        return f"first {len(dims)} of {latent_dim} dimensions"
+    return f"{len(dims)} of {latent_dim} dimensions"
 
 
 def save_loss_curves(metrics_jsonl_path: str | os.PathLike, path: str | os.PathLike) -> Path:
@@ -170,12 +203,14 @@ def save_loss_curves(metrics_jsonl_path: str | os.PathLike, path: str | os.PathL
 
 
 def save_run_figures(model: Any, x: torch.Tensor, metrics_jsonl_path: str | os.PathLike,
-                     out_dir: str | os.PathLike, seed: int = 0) -> list[Path]:
-    """The four figures of a run folder: reconstructions, samples, traversals, loss curves."""
+                     out_dir: str | os.PathLike, seed: int = 0,
+                     traversal_dims: int = TRAVERSAL_MAX_DIMS) -> list[Path]:
+    """The four figures of a run folder: reconstructions, samples, traversals (of the first
+    ``traversal_dims`` dimensions), loss curves."""
     out_dir = Path(out_dir)
     paths = [save_reconstructions(model, x, out_dir / "reconstructions.png"),
              save_samples(model, 36, out_dir / "samples.png", seed=seed),
-             save_traversals(model, x, out_dir / "traversals.png", seed=seed)]
+             save_traversals(model, x, out_dir / "traversals.png", seed=seed, max_dims=traversal_dims)]
     if any(r.get("split") for r in _records_or_empty(metrics_jsonl_path)):
         paths.append(save_loss_curves(metrics_jsonl_path, out_dir / "loss_curves.png"))
     return paths

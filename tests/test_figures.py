@@ -47,6 +47,47 @@ def test_traversal_varies_one_dimension_per_row(model, tmp_path, monkeypatch):
         save_traversals(model, x, tmp_path / "t.png", dims=[3])
 
 
+def test_traversal_truncation_is_stated_and_optional(tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    titles, seen = [], []
+    monkeypatch.setattr(Axes, "set_title", lambda self, text, *a, **k: titles.append(text))
+    model = TinyVAE(TinyConfig(latent_dim=20))
+    original = model.decode
+    monkeypatch.setattr(model, "decode", lambda z: seen.append(z.clone()) or original(z))
+    x = blobs(2)[:][0]
+    save_traversals(model, x, tmp_path / "t.png", n_values=3)
+    assert seen[0].shape == (16 * 3, 20) and "first 16 of 20 dimensions" in titles[-1]
+    seen.clear()
+    save_traversals(model, x, tmp_path / "t.png", n_values=3, max_dims=20)
+    assert seen[0].shape == (20 * 3, 20) and "all 20 dimensions" in titles[-1]
+    save_traversals(model, x, tmp_path / "t.png", n_values=3, dims=[4, 7])
+    assert "2 of 20 dimensions" in titles[-1]
+    with pytest.raises(ValueError, match="max_dims"):
+        save_traversals(model, x, tmp_path / "t.png", max_dims=0)
+    with pytest.raises(ValueError, match="dims is empty"):
+        save_traversals(model, x, tmp_path / "t.png", dims=[])
+
+
+def test_traversal_base_column_is_the_decoded_mean_code(model, tmp_path, monkeypatch):
+    import gwrep.eval.figures as figures
+
+    grids = []
+    original = figures.image_grid
+    monkeypatch.setattr(figures, "image_grid", lambda images, ncols: grids.append((images, ncols)) or
+                        original(images, ncols))
+    x = blobs(2)[:][0]
+    save_traversals(model, x, tmp_path / "a.png", n_values=4)
+    save_traversals(model, x, tmp_path / "b.png", n_values=4, show_base=False)
+    (with_base, ncols), (without, ncols_without) = grids
+    assert (ncols, ncols_without) == (5, 4)
+    cells = with_base.view(3, 5, *with_base.shape[1:])  # rows = the 3 dims
+    base = model.decode(model.represent(x[:1]))[0]
+    for row in range(3):
+        torch.testing.assert_close(cells[row, 0], base)
+    torch.testing.assert_close(cells[:, 1:].flatten(0, 1), without)
+
+
 def test_samples_are_seeded(model, tmp_path):
     a = save_samples(model, 4, tmp_path / "a.png", seed=1)
     b = save_samples(model, 4, tmp_path / "b.png", seed=1)
