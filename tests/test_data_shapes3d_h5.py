@@ -5,9 +5,10 @@ import h5py
 import numpy as np
 import pytest
 
+from gwrep.data import load
 from gwrep.data.factordata import NotAFullGridWarning
 from gwrep.data.shapes3d import SHAPES3D_VALUES, Shapes3D
-from gwrep.data.shapes3d_h5 import load_shapes3d_h5
+from gwrep.data.shapes3d_h5 import H5Images, load_shapes3d_h5
 
 VALUES = list(SHAPES3D_VALUES.values())
 
@@ -33,6 +34,30 @@ def test_lazy_rows_and_classes(tmp_path):
     np.testing.assert_allclose(obs, expected, atol=1e-6)
     again = pickle.loads(pickle.dumps(data))  # what DataLoader workers get
     np.testing.assert_array_equal(again.row_observations(rows), obs)
+
+
+def test_reads_only_what_is_asked(tmp_path, monkeypatch):
+    """Building the set reads no image; one item reads one row of 'images'; a batch one sorted, de-duplicated read."""
+    _write(tmp_path / "3dshapes.h5")
+    reads, original = [], h5py.Dataset.__getitem__
+
+    def recording(self, selection, *args, **kwargs):
+        if self.name == "/images":
+            reads.append(np.asarray(selection).tolist())
+        return original(self, selection, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", recording)
+    with pytest.warns(NotAFullGridWarning):
+        ds = load("shapes3d-h5", tmp_path, split="all")
+    data = ds.base
+    assert reads == [] and isinstance(data.images, H5Images)
+    held = [v for obj in (data, data.images) for v in vars(obj).values() if isinstance(v, np.ndarray)]
+    assert all(v.ndim <= 2 for v in held)  # factor tables only, no image array
+    image, factors = ds[7]
+    assert reads == [[7]] and image.shape == (3, 64, 64)
+    np.testing.assert_array_equal(factors.numpy(), data.row_factors([7])[0])
+    data.row_observations(np.array([9, 2, 9]))
+    assert reads == [[7], [2, 9]]
 
 
 def test_bad_files(tmp_path):
