@@ -15,13 +15,13 @@ from typing import Any
 
 import torch  # noqa: F401  (used by the doctest)
 
-from gwrep.priors.base import LeakySiLU, Prior
+from gwrep.priors.base import LeakySiLU, Prior, frozen_running_stats
 from gwrep.priors.gaussian import GaussianPrior
 from gwrep.priors.mixture import GaussianMixturePrior
 from gwrep.priors.neural import FactorizedNeuralPrior, NeuralPrior
 
 __all__ = ["Prior", "GaussianPrior", "NeuralPrior", "FactorizedNeuralPrior", "GaussianMixturePrior",
-           "LeakySiLU", "build_prior", "prior_options", "check_prior_options"]
+           "LeakySiLU", "frozen_running_stats", "build_prior", "prior_options", "check_prior_options"]
 
 
 def prior_options(name: str) -> dict[str, Any]:

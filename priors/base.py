@@ -9,13 +9,16 @@ GW and critic losses of GWAE reach the prior's parameters (Nakagawa et al. 2023,
 """
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gwrep.config import check_positive
 
-__all__ = ["Prior", "LeakySiLU", "standard_normal_noise", "check_momentum"]
+__all__ = ["Prior", "LeakySiLU", "standard_normal_noise", "check_momentum", "frozen_running_stats"]
 
 
 def check_momentum(value: float) -> None:
@@ -32,6 +35,29 @@ def standard_normal_noise(shape: tuple[int, ...], like: Tensor, generator: torch
     """
     device = generator.device if generator is not None else like.device
     return torch.randn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+
+
+@contextlib.contextmanager
+def frozen_running_stats(module: nn.Module) -> Iterator[None]:
+    """Inside the block, ``module``'s batch norms leave their running statistics alone.
+
+    Each BatchNorm layer still normalises with the statistics of the batch it sees in
+    training mode (Ioffe & Szegedy 2015, Alg. 1, as in a training step); only the update of
+    ``running_mean``, ``running_var`` and ``num_batches_tracked`` is skipped, by turning off
+    ``track_running_stats`` for the block (restored after). GWAE's critic steps draw extra
+    prior samples with this, so the eval-mode prior is updated once per training step
+    whichever sampling option is chosen. In eval mode the running statistics are used as usual.
+    """
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    flags = [m.track_running_stats for m in norms]
+    for m in norms:
+        if m.training:
+            m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, flag in zip(norms, flags):
+            m.track_running_stats = flag
 
 
 class LeakySiLU(nn.Module):

@@ -253,6 +253,33 @@ def test_trainer_stops_on_a_nan_decoder_and_keeps_the_last_good_checkpoint(tmp_p
     assert summary["status"] == "failed" and "non-finite decoder output" in summary["message"]
 
 
+# ------------------------------------------------------- prior running stats
+@pytest.mark.parametrize("options", [{}, {"critic_resample": True}, {"share_generator_pass": False},
+                                     {"critic_resample": True, "share_generator_pass": False}])
+def test_prior_running_stats_move_once_per_step_whatever_the_sampling(options):
+    """Only the main loss's prior draw updates BN's running statistics (one EMA update per step)."""
+    model = _tiny(critic_steps=3, **options)
+    norm, m = model.prior.norm, model.prior.norm.momentum
+    grad_inputs = []
+    norm.register_forward_pre_hook(
+        lambda mod, args: grad_inputs.append(args[0].detach().clone()) if torch.is_grad_enabled() else None)
+    model.training_step(_blobs())
+    assert len(grad_inputs) == 1 and int(norm.num_batches_tracked) == 1
+    z_pre = grad_inputs[0]  # (N, d) the main pass's pre-normalisation draw; buffers start at 0 and 1
+    assert torch.allclose(norm.running_mean, m * z_pre.mean(0), atol=1e-6)
+    assert torch.allclose(norm.running_var, (1 - m) + m * z_pre.var(0), atol=1e-6)
+
+
+def test_prior_running_stats_do_not_depend_on_critic_resample():
+    stats = []
+    for resample in (False, True):
+        model = _tiny(critic_resample=resample)
+        torch.manual_seed(5)
+        model.training_step(_blobs())
+        stats.append((model.prior.norm.running_mean.clone(), model.prior.norm.running_var.clone()))
+    assert torch.equal(stats[0][0], stats[1][0]) and torch.equal(stats[0][1], stats[1][1])
+
+
 # ----------------------------------------------------------- variants, I/O
 def test_registry_names_pick_the_prior():
     assert isinstance(_tiny().prior, FactorizedNeuralPrior)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gwrep.priors import (FactorizedNeuralPrior, GaussianMixturePrior, GaussianPrior, NeuralPrior, build_prior,
-                          prior_options)
+                          frozen_running_stats, prior_options)
 
 NAMES = ["gaussian", "np", "fnp", "gmp"]
 
@@ -152,3 +152,18 @@ def test_bad_sample_size_and_latent_dim():
 def test_prior_options_lists_defaults():
     assert prior_options("gmp") == {"num_components": 10, "hard_gumbel_max": False, "temperature": 1.0,
                                     "init_scale": 1.0, "batchnorm_momentum": 0.5}
+
+
+@pytest.mark.parametrize("name", ["np", "fnp", "gmp"])
+def test_frozen_running_stats_keeps_buffers_and_uses_batch_statistics(name):
+    prior = build_prior(name, 4)
+    prior(32, generator=_gen(1))  # one tracked update, so the buffers are not at their init values
+    before = {k: v.clone() for k, v in prior.norm.state_dict().items()}
+    with frozen_running_stats(prior):
+        frozen = prior(32, generator=_gen(2))
+    assert all(torch.equal(v, prior.norm.state_dict()[k]) for k, v in before.items())
+    assert prior.norm.track_running_stats  # restored
+    tracked = prior(32, generator=_gen(2))  # the same draw with tracking: the same batch-normalised values
+    assert torch.equal(frozen, tracked)
+    assert not torch.equal(prior.norm.running_mean, before["running_mean"])
+    assert int(prior.norm.num_batches_tracked) == 2

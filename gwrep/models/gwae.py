@@ -44,7 +44,7 @@ from gwrep.models.base import Model, ModelConfig, NonFiniteLossError, parameters
 from gwrep.models.losses import gaussian_entropy_term, reconstruction_loss, reparameterize
 from gwrep.nets import build_decoder, build_encoder
 from gwrep.nets.gwae_nets import JointCritic
-from gwrep.priors import build_prior, check_prior_options
+from gwrep.priors import build_prior, check_prior_options, frozen_running_stats
 
 __all__ = ["GWAEConfig", "GWAE", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction",
            "check_finite_outputs"]
@@ -302,8 +302,14 @@ class GWAE(Model):
 
     @torch.no_grad()
     def _generative_pairs(self, n: int) -> tuple[Tensor, Tensor]:
-        """Critic-side pairs (G(z_p), z_p), no graphs, checked for NaN/inf."""
-        z_p = self.prior(n)
+        """Critic-side pairs (G(z_p), z_p), no graphs, checked for NaN/inf.
+
+        The prior's batch norm normalises with this draw's batch statistics (as in
+        training) but does not update its running statistics: those move once per step,
+        in the main loss's pass, whatever ``critic_resample`` and ``share_generator_pass``.
+        """
+        with frozen_running_stats(self.prior):
+            z_p = self.prior(n)
         x_p = self.decode(z_p)
         check_finite_outputs(int(self.step), prior={"z_p": z_p}, decoder={"x_p": x_p})
         return x_p, z_p
