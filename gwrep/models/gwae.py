@@ -23,8 +23,11 @@ run the encoder and decoder again for the main step. Here one generator pass per
 (encoder, prior, and a single decoder pass over posterior and prior codes together) serves
 both players: the critic steps use detached copies of it (the critic's updates do not
 change the encoder, decoder or prior, so the outputs stay exact) and redraw only the
-posterior noise; the main loss then backpropagates through the same pass, with the
-critic's parameters frozen and both critic evaluations in one batch.
+posterior noise. That reuse of one prior batch is a deviation from the authors, who draw
+fresh prior samples in each critic step (``critic_resample=True`` here): the expectation
+of the critic objective is unchanged, its variance is not. The main loss then
+backpropagates through the same pass, with the critic's parameters frozen and both
+critic evaluations in one batch.
 ``benchmarks/train_step.py`` measures the difference.
 """
 from __future__ import annotations
@@ -79,8 +82,12 @@ class GWAEConfig(ModelConfig):
         critic_drift: weight of the drift term E[f^2] on both pairs in the critic loss (the
             authors add 1e-4 E[f^2] inside the penalty scaled by 10, i.e. 1e-3).
         critic_spectral_norm: spectral normalisation of every critic layer (authors: yes).
-        critic_resample: draw and decode fresh prior samples in every critic step (the
-            authors' sampling; costs one decoder pass per step) instead of once per main step.
+        critic_resample: ``True`` = the authors' sampling: fresh prior samples, decoded, in
+            every critic step (one more prior and decoder pass per critic step).
+            Deviation from the authors: the default ``False`` draws and decodes one batch of
+            prior samples per main step and reuses it in all ``critic_steps`` critic updates
+            (only the posterior noise is redrawn). The expected critic objective is the same,
+            its variance across critic steps is not; chosen for speed.
         share_generator_pass: compute the batch's encoder/prior/decoder pass once, with graphs,
             for both the critic steps and the main loss (faster); ``False`` keeps no graph
             during the critic steps (lower peak memory, one more decoder pass per step).
