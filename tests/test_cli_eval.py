@@ -91,6 +91,8 @@ def test_eval_on_factor_data(tmp_path, fake_data, toy_extractor):
     doc2 = json.loads((run_dir / "eval.json").read_text())
     assert set(doc2["metrics"]) == {"mig", "dci", "psnr", "fid", "recon_fid", "sap"}
     assert doc2["metrics"]["mig"] == doc["metrics"]["mig"]
+    # SAP's default discrete mode scores even identity codes low: eval.json says which mode it ran in
+    assert doc2["settings"]["sap_mode"] == "discrete" and "discrete mode" in doc2["notes"]["sap"]
 
 
 def test_eval_on_plain_images_skips_factor_metrics_and_missing_fid(tmp_path, fake_data, monkeypatch, capsys):

@@ -7,7 +7,9 @@ set: PSNR of reconstructions on the test split, and FID of prior samples and of
 reconstructions when the FID extractor is available (else they are reported as
 skipped, with the reason). Results are merged into ``RUN/eval.json``: the full metric
 dicts (with their settings), a flat ``summary`` of headline numbers that ``gwrep
-compare`` reads, what was skipped and why, and the settings of this evaluation.
+compare`` reads, what was skipped and why, notes needed to read a number right (the
+SAP mode, PSNR capped for exact reconstructions), and the settings of this evaluation
+(with ``sap_mode``).
 """
 from __future__ import annotations
 
@@ -164,11 +166,29 @@ def metric_note(name: str, result: dict[str, Any]) -> str | None:
 
     >>> metric_note("psnr", {"num_capped": 2, "num_images": 10, "settings.psnr_max_db": 100.0})
     '2 of 10 images reconstructed exactly: their PSNR is capped at 100 dB'
+    >>> metric_note("sap", {"settings.continuous_factors": False})[:13]
+    'discrete mode'
     """
+    if name == "sap" and "settings.continuous_factors" in result:
+        if result["settings.continuous_factors"]:
+            return "continuous mode: squared correlation of each code with each factor"
+        return ("discrete mode (dlib's default): accuracy of a linear SVM on each single code; identity codes score "
+                "only 0.2-0.5 in this mode (eval/metrics/sap.py), so compare it only with discrete-mode SAP")
     if name == "psnr" and result.get("num_capped"):
         return (f"{result['num_capped']} of {result['num_images']} images reconstructed exactly: their PSNR is "
                 f"capped at {result['settings.psnr_max_db']:g} dB")
     return None
+
+
+def _modes(metrics: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The modes of the stored metrics whose numbers depend on one: ``{"sap_mode": "discrete" | "continuous"}``.
+
+    >>> _modes({"sap": {"settings.continuous_factors": True}}), _modes({})
+    ({'sap_mode': 'continuous'}, {})
+    """
+    if "settings.continuous_factors" not in metrics.get("sap", {}):
+        return {}
+    return {"sap_mode": "continuous" if metrics["sap"]["settings.continuous_factors"] else "discrete"}
 
 
 def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -261,7 +281,8 @@ def run(args: argparse.Namespace) -> int:
         "skipped": {**{k: v for k, v in previous.get("skipped", {}).items() if k not in results}, **skipped},
         "notes": {**{k: v for k, v in previous.get("notes", {}).items() if k not in results}, **notes},
         "settings": {"eval_seed": args.seed, "fast": args.fast, "device": str(device), "batch_size": args.batch_size,
-                     **counts, "test_images": len(test), "metric_options": parse_options(args.option)},
+                     **counts, "test_images": len(test), "metric_options": parse_options(args.option),
+                     **_modes(metrics)},
         "timing_s": {**previous.get("timing_s", {}), **timing},
     }
     if "dci" in metrics:
