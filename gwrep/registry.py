@@ -81,9 +81,33 @@ def get_prior_class(name: str) -> type:
     return _lookup(PRIORS, "prior", name).load()
 
 
+def _alias_suggestion(entry: Entry, key: str, value: Any) -> str:
+    """Registered names that give ``key=value`` with ``entry``'s class: an alias fixing it, or the plain name."""
+    same = {n: e for n, e in MODELS.items() if e.target == entry.target}
+    hints = [f"model {n!r}" for n, e in same.items() if e.defaults == {key: value}]
+    flag = f"--prior {value}" if key == "prior" else f"--option {key}={value}"
+    hints += [f"model {n!r} with {key}={value!r} (--model {n} {flag})" for n, e in same.items() if not e.defaults]
+    return " or ".join(hints) or "another model name"
+
+
+def _check_alias_options(name: str, entry: Entry, overrides: dict[str, Any]) -> None:
+    """Raise ``ValueError`` when an override contradicts a value the alias ``name`` fixes (gwae-gmp: prior='gmp')."""
+    for key, fixed in entry.defaults.items():
+        if key in overrides and overrides[key] != fixed:
+            value = overrides[key]
+            raise ValueError(f"model {name!r} fixes {key}={fixed!r}; got {key}={value!r}: "
+                             f"use {_alias_suggestion(entry, key, value)}")
+
+
 def resolve_model(name: str, **overrides: Any):
-    """Build the config of model ``name``: its registered defaults, then ``overrides``."""
+    """Build the config of model ``name``: its registered defaults, then ``overrides``.
+
+    An alias's defaults are fixed: ``resolve_model("gwae-gmp", prior="np")`` raises
+    ``ValueError`` naming ``gwae-np`` and ``gwae`` with ``prior='np'`` instead of building an NP
+    prior under the name gwae-gmp; repeating the fixed value is allowed.
+    """
     entry = _lookup(MODELS, "model", name)
+    _check_alias_options(name, entry, overrides)
     cls = entry.load()
     options = {**entry.defaults, **overrides}
     return cls, cls.config_class.from_dict(options)

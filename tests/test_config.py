@@ -1,4 +1,4 @@
-"""Tests for gwrep.config and the model base (gwrep/models/base.py) contract pieces."""
+"""Tests for gwrep.config, the model base (gwrep/models/base.py) contract pieces and gwrep/registry.py."""
 import dataclasses
 
 import pytest
@@ -88,3 +88,28 @@ def test_config_load_names_the_file(tmp_path):
     (tmp_path / "c.json").write_text("[1]")
     with pytest.raises(ValueError, match="c.json must hold a JSON object"):
         ModelConfig.load(tmp_path / "c.json")
+
+
+@pytest.mark.parametrize("name, options, match", [
+    ("gwae-gmp", {"prior": "np"}, r"model 'gwae-gmp' fixes prior='gmp'; got prior='np': use model 'gwae-np' "
+                                  r"or model 'gwae' with prior='np' \(--model gwae --prior np\)"),
+    ("dip-vae-i", {"variant": "ii"}, "model 'dip-vae-i' fixes variant='i'; got variant='ii': use model 'dip-vae-ii'"),
+    ("wae-gan", {"regularizer": "mmd"}, "use model 'wae-mmd'"),
+])
+def test_an_alias_refuses_an_option_that_contradicts_it(name, options, match):
+    from gwrep.models import build_model
+    from gwrep.registry import resolve_model
+
+    with pytest.raises(ValueError, match=match):
+        resolve_model(name, **options)
+    with pytest.raises(ValueError, match=match):
+        build_model(name, **options)
+
+
+def test_an_alias_accepts_its_own_fixed_value_and_other_options():
+    from gwrep.registry import resolve_model
+
+    _, config = resolve_model("gwae-gmp", prior="gmp", latent_dim=4, image_shape=(1, 28, 28))
+    assert (config.prior, config.latent_dim) == ("gmp", 4)
+    _, config = resolve_model("gwae", prior="np")  # the plain name takes any prior
+    assert config.prior == "np"

@@ -75,6 +75,7 @@ def test_train_from_yaml_then_resume(tmp_path, capsys):
     (["--config", "missing.yaml"], "config file not found: missing.yaml"),
     (["--resume", "nowhere"], "nowhere/config.json not found"),
     (["--model", NAME, "--steps", "2", "--epochs", "1"], "not both"),
+    (["--model", "gwae-gmp", "--prior", "np"], "model 'gwae-gmp' fixes prior='gmp'; got prior='np'"),
 ])
 def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
     out = [] if "--resume" in argv else ["--out", str(tmp_path / "r")]
