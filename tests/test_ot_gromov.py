@@ -143,6 +143,24 @@ def test_dtype_and_device_follow_inputs():
     torch.testing.assert_close(T.double(), T64, atol=1e-5, rtol=0)
 
 
+def test_float32_defaults_converge_and_equal_the_fast_path():
+    """The dense path's default tolerances follow the dtype (1e-5 in float32) as the fast path's do;
+    with a fixed 1e-9 a float32 20x15 solve ran all 1000 outer iterations."""
+    from gwrep.ot import gromov_wasserstein_points
+
+    rng = np.random.default_rng(11)
+    X, Y = torch.tensor(rng.standard_normal((20, 3)) / 3, dtype=torch.float32), \
+        torch.tensor(rng.standard_normal((15, 2)) / 2, dtype=torch.float32)
+    C1, C2 = torch.cdist(X, X) ** 2, torch.cdist(Y, Y) ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, log = entropic_gromov_wasserstein2(C1, C2, epsilon=0.05, log=True)
+        fast = gromov_wasserstein_points(X, Y, epsilon=0.05)
+    assert bool(log["converged"]) and int(log["n_iter"]) < 1000 and value.dtype == torch.float32
+    assert float(value) == pytest.approx(float(fast.value), rel=1e-4)
+    torch.testing.assert_close(log["T"], fast.plan, atol=1e-5, rtol=0)
+
+
 def test_non_convergence_warns_naming_the_fix():
     C1, C2, _, _ = as_torch(*random_problem(6, 5, seed=2))
     with pytest.warns(ConvergenceWarning, match="max_iter"):

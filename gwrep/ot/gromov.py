@@ -25,7 +25,7 @@ from torch import Tensor
 from gwrep.ot.gw_solver import GWResult, solve_entropic_gw
 from gwrep.ot.sinkhorn import FactoredCost
 from gwrep.ot.utils import (as_tensor, batched, check_choice, check_costs, check_epsilon, check_iterations,
-                            check_marginal, check_pair, initial_plan)
+                            check_marginal, check_pair, default_tol, initial_plan)
 
 __all__ = ["DenseGWCost", "entropic_gromov_wasserstein", "entropic_gromov_wasserstein2", "LOSS_FUNCTIONS",
            "SOLVERS"]
@@ -91,16 +91,18 @@ class DenseGWCost:
 _INNER_ALIASES = {"numItermax": "inner_max_iter", "stopThr": "inner_tol"}
 
 
-def _inner_options(kwargs: dict[str, Any]) -> tuple[int, float]:
-    """Inner Sinkhorn limits from ``inner_max_iter``/``inner_tol`` or POT's ``numItermax``/``stopThr``."""
-    options = {"inner_max_iter": 1000, "inner_tol": 1e-9}
+def _inner_options(kwargs: dict[str, Any], dtype: torch.dtype) -> tuple[int, float]:
+    """Inner Sinkhorn limits from ``inner_max_iter``/``inner_tol`` or POT's ``numItermax``/``stopThr``;
+    the tolerance defaults to :func:`gwrep.ot.utils.default_tol` of the costs' dtype."""
+    options: dict[str, Any] = {"inner_max_iter": 1000, "inner_tol": None}
     for key, value in kwargs.items():
         name = _INNER_ALIASES.get(key, key)
         if name not in options:
             raise ValueError(f"unknown keyword argument {key!r}; the inner Sinkhorn takes inner_max_iter "
                              "(POT: numItermax) and inner_tol (POT: stopThr)")
         options[name] = value
-    return check_iterations("inner_max_iter", options["inner_max_iter"], "inner_tol", options["inner_tol"])
+    return check_iterations("inner_max_iter", options["inner_max_iter"], "inner_tol",
+                            default_tol(options["inner_tol"], dtype))
 
 
 def _check_symmetry(C: Tensor, name: str, symmetric: bool | None) -> bool:
@@ -113,7 +115,7 @@ def _check_symmetry(C: Tensor, name: str, symmetric: bool | None) -> bool:
 
 
 def _solve_dense(C1: Any, C2: Any, p: Any, q: Any, loss_fun: str, epsilon: float, symmetric: bool | None,
-                 G0: Any, max_iter: int, tol: float, solver: str, warmstart: bool, verbose: bool,
+                 G0: Any, max_iter: int, tol: float | None, solver: str, warmstart: bool, verbose: bool,
                  kwargs: dict[str, Any]) -> tuple[GWResult, bool]:
     """Check the inputs, solve on batched tensors, attach the differentiable value."""
     check_choice("loss_fun", loss_fun, LOSS_FUNCTIONS)
@@ -125,8 +127,8 @@ def _solve_dense(C1: Any, C2: Any, p: Any, q: Any, loss_fun: str, epsilon: float
     if loss_fun == "kl_loss" and bool((C1 < 0).any() or (C2 < 0).any()):
         raise ValueError("kl_loss needs non-negative costs; C1 or C2 has negative entries")
     epsilon = check_epsilon(epsilon)
-    max_iter, tol = check_iterations("max_iter", max_iter, "tol", tol)
-    inner_max_iter, inner_tol = _inner_options(kwargs)
+    max_iter, tol = check_iterations("max_iter", max_iter, "tol", default_tol(tol, C1.dtype))
+    inner_max_iter, inner_tol = _inner_options(kwargs, C1.dtype)
     C1b, was_batched = batched(C1)
     C2b, _ = batched(C2)
     B, n, m = C1b.shape[0], C1b.shape[1], C2b.shape[1]
@@ -153,7 +155,7 @@ def _pot_log(result: GWResult, was_batched: bool) -> dict[str, Any]:
 
 def entropic_gromov_wasserstein(C1: Tensor, C2: Tensor, p: Tensor | None = None, q: Tensor | None = None,
                                 loss_fun: str = "square_loss", epsilon: float = 0.1, symmetric: bool | None = None,
-                                G0: Tensor | None = None, max_iter: int = 1000, tol: float = 1e-9,
+                                G0: Tensor | None = None, max_iter: int = 1000, tol: float | None = None,
                                 solver: str = "PGD", warmstart: bool = True, verbose: bool = False,
                                 log: bool = False, **kwargs: Any) -> Tensor | tuple[Tensor, dict[str, Any]]:
     r"""Entropic Gromov-Wasserstein coupling between (C1, p) and (C2, q), as POT's.
@@ -174,8 +176,9 @@ def entropic_gromov_wasserstein(C1: Tensor, C2: Tensor, p: Tensor | None = None,
     Solved by projected gradient in the KL geometry [12]: ``T <- Sinkhorn_eps(grad)`` from
     ``T0 = p q^T``, stopping when ``||T_k - T_{k-1}||_F <= tol`` (checked every 10th step),
     exactly POT's iteration. Unlike POT, ``warmstart`` defaults to True: the inner Sinkhorn
-    restarts from the last potentials (same fixed point, far fewer inner iterations), and a
-    non-symmetric cost raises unless ``symmetric=False`` says it is meant.
+    restarts from the last potentials (same fixed point, far fewer inner iterations), the
+    tolerances default to 1e-5 below float64 (see ``tol``), and a non-symmetric cost raises
+    unless ``symmetric=False`` says it is meant.
 
     Parameters
     ----------
@@ -198,9 +201,10 @@ def entropic_gromov_wasserstein(C1: Tensor, C2: Tensor, p: Tensor | None = None,
         Initial plan (default p q^T).
     max_iter : int, default 1000
         Maximum number of outer iterations.
-    tol : float, default 1e-9
-        Stop threshold on ||T_k - T_{k-1}||_F (POT's default, meant for float64; in float32
-        use about 1e-5, which round-off allows).
+    tol : float, optional
+        Stop threshold on ||T_k - T_{k-1}||_F. Default: 1e-9 in float64 (POT's default), 1e-5
+        in lower precision, where round-off keeps the plan change above 1e-9 (POT's fixed
+        1e-9 would run every float32 solve to max_iter); the fast path uses the same rule.
     solver : {"PGD", "PPA"}, default "PGD"
         Projected gradient [12] or proximal point [51] (gradient minus eps log T).
     warmstart : bool, default True
@@ -212,7 +216,7 @@ def entropic_gromov_wasserstein(C1: Tensor, C2: Tensor, p: Tensor | None = None,
         ``inner_iter`` and ``T``.
     **kwargs
         Inner Sinkhorn limits: ``inner_max_iter`` (POT: ``numItermax``, default 1000) and
-        ``inner_tol`` (POT: ``stopThr``, default 1e-9).
+        ``inner_tol`` (POT: ``stopThr``; default as ``tol``, 1e-9 in float64, 1e-5 below).
 
     Returns
     -------
@@ -250,7 +254,7 @@ def entropic_gromov_wasserstein(C1: Tensor, C2: Tensor, p: Tensor | None = None,
 
 def entropic_gromov_wasserstein2(C1: Tensor, C2: Tensor, p: Tensor | None = None, q: Tensor | None = None,
                                  loss_fun: str = "square_loss", epsilon: float = 0.1, symmetric: bool | None = None,
-                                 G0: Tensor | None = None, max_iter: int = 1000, tol: float = 1e-9,
+                                 G0: Tensor | None = None, max_iter: int = 1000, tol: float | None = None,
                                  solver: str = "PGD", warmstart: bool = True, verbose: bool = False,
                                  log: bool = False, **kwargs: Any) -> Tensor | tuple[Tensor, dict[str, Any]]:
     r"""Entropic Gromov-Wasserstein loss between (C1, p) and (C2, q), differentiable; as POT's.
