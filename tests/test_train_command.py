@@ -94,11 +94,6 @@ def test_nan_exits_non_zero(tmp_path, capsys):
 
 def test_default_model_end_to_end(tmp_path):
     """``gwrep train`` with the default model (GWAE-FNP), a few steps at 28x28, figures included."""
-    pytest.importorskip("gwrep.models.gwae")
-    import gwrep.ot
-
-    if not hasattr(gwrep.ot, "gwae_gw_loss"):
-        pytest.skip("gwrep.ot.gwae_gw_loss (issue 3) not there yet")
     out = tmp_path / "gwae"
     argv = ["train", "--steps", "3", "--out", str(out), "--option", "critic_steps=1", *FAST]
     argv.remove("--no-figures")
