@@ -107,8 +107,21 @@ def test_dtype_follows_and_non_convergence_warns():
         sinkhorn_log(a, b, M, epsilon=0.01, max_iter=2)
 
 
+def test_warm_start_from_a_result_needs_no_iteration():
+    a, b, M = problem(7, 5, seed=8, batch=2)
+    res = sinkhorn_log(a, b, M, epsilon=0.1)
+    again = sinkhorn_log(a, b, M, epsilon=0.1, f0=res.f, g0=res.g)
+    assert again.n_iter.tolist() == [0, 0]
+    torch.testing.assert_close(again.plan, res.plan, atol=1e-12, rtol=0)
+    one = sinkhorn_log(a[0], b[0], M[0], epsilon=0.1, f0=res.f[0], g0=res.g[0])
+    assert int(one.n_iter) == 0
+
+
 @pytest.mark.parametrize("args, match", [
     (dict(epsilon=0.0), "epsilon"),
+    (dict(f0=torch.zeros(2, dtype=torch.float64)), r"f0 must have shape \(3,\), got \(2,\)"),
+    (dict(g0=torch.zeros(1, 3, dtype=torch.float64)), r"g0 must have shape \(2,\)"),
+    (dict(g0=torch.full((2,), float("nan"), dtype=torch.float64)), "g0 contains"),
     (dict(M=torch.ones(3)), "M must be a matrix"),
     (dict(a=torch.tensor([0.5, 0.6, 0.1], dtype=torch.float64)), "a must sum to 1"),
     (dict(b=torch.tensor([1.0, 0.0], dtype=torch.float64)), "strictly positive"),

@@ -95,8 +95,8 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
         Maximum number of (row, column) update pairs.
     tol : float, default 1e-9
         Stop when ||T^T 1 - b||_2 <= tol.
-    f0, g0 : Tensor, shapes (B, n), (B, m), optional
-        Initial potentials (warm start); zeros by default.
+    f0, g0 : Tensor, shapes (n,), (m,) or batched (B, n), (B, m), optional
+        Initial potentials (warm start, e.g. a previous result's f and g); zeros by default.
     warn : bool, default True
         Warn with :class:`ConvergenceWarning` when a problem hits ``max_iter``.
 
@@ -133,8 +133,8 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
     a = check_marginal("a", a, n, batch, Mb)
     b = check_marginal("b", b, m, batch, Mb)
     with torch.no_grad():
-        f = Mb.new_zeros(B, n) if f0 is None else f0.detach().reshape(B, n).to(Mb)
-        g = Mb.new_zeros(B, m) if g0 is None else g0.detach().reshape(B, m).to(Mb)
+        f = _initial_potential("f0", f0, n, batch, Mb)
+        g = _initial_potential("g0", g0, m, batch, Mb)
         f, g, n_iter, err, converged = _lse_iterations(a.detach().log(), b.detach().log(), Mb.detach(), epsilon,
                                                        f, g, max_iter, tol)
         plan = _plan_from_potentials(a.log(), b.log(), Mb.detach(), f, g, epsilon)
@@ -147,6 +147,20 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
     value = (f * a).sum(-1) + (g * b).sum(-1) - epsilon * (live.sum((-2, -1)) - 1.0)
     result = SinkhornResult(plan, value, f, g, n_iter, err, converged)
     return result if was_batched else _unbatch(result)
+
+
+def _initial_potential(name: str, value: Any, size: int, batch: int | None, like: Tensor) -> Tensor:
+    """A warm-start potential as a detached (B, size) tensor of ``like``'s dtype (zeros when None);
+    ValueError unless it is finite and (size,) or, for a batch, (B, size)."""
+    B = 1 if batch is None else batch
+    if value is None:
+        return like.new_zeros(B, size)
+    potential = as_tensor(name, value, like).detach()
+    allowed = [(size,)] if batch is None else [(B, size)]
+    if tuple(potential.shape) not in allowed:
+        raise ValueError(f"{name} must have shape {allowed[0]}, got {tuple(potential.shape)}")
+    check_finite(name, potential)
+    return potential.to(like).expand(B, size).clone()
 
 
 def _unbatch(result: SinkhornResult) -> SinkhornResult:
