@@ -101,8 +101,8 @@ def test_value_gradient_is_the_plan():
 
 def test_dtype_follows_and_non_convergence_warns():
     a, b, M = problem(6, 5, seed=6)
-    res = sinkhorn_log(a.float(), b.float(), M.float(), epsilon=0.1, tol=1e-5)
-    assert res.plan.dtype == torch.float32 and res.value.dtype == torch.float32
+    res = sinkhorn_log(a.float(), b.float(), M.float(), epsilon=0.1)  # default tol: 1e-5 in float32
+    assert res.plan.dtype == torch.float32 and res.value.dtype == torch.float32 and bool(res.converged)
     with pytest.warns(ConvergenceWarning, match="raise max_iter or epsilon"):
         sinkhorn_log(a, b, M, epsilon=0.01, max_iter=2)
 

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from gwrep.ot.utils import (ConvergenceWarning, as_tensor, batched, check_epsilon, check_finite, check_iterations,
-                            check_marginal)
+                            check_marginal, default_tol)
 
 __all__ = ["SinkhornResult", "FactoredCost", "sinkhorn_log", "sinkhorn_scaling"]
 
@@ -66,7 +66,7 @@ class SinkhornResult:
     converged: Tensor
 
 
-def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, tol: float = 1e-9,
+def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, tol: float | None = None,
                  f0: Tensor | None = None, g0: Tensor | None = None, warn: bool = True) -> SinkhornResult:
     r"""Solve balanced entropic OT with log-domain Sinkhorn iterations.
 
@@ -93,8 +93,9 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
         Regularisation > 0, in the units of M.
     max_iter : int, default 1000
         Maximum number of (row, column) update pairs.
-    tol : float, default 1e-9
-        Stop when ||T^T 1 - b||_2 <= tol.
+    tol : float, optional
+        Stop when ||T^T 1 - b||_2 <= tol; default 1e-9 in float64 (POT's), 1e-5 in lower
+        precision, whose round-off keeps the error above 1e-9 (as the GW solvers).
     f0, g0 : Tensor, shapes (n,), (m,) or batched (B, n), (B, m), optional
         Initial potentials (warm start, e.g. a previous result's f and g); zeros by default.
     warn : bool, default True
@@ -126,7 +127,7 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
         raise ValueError(f"M must be a matrix (n, m) or a batch (B, n, m), got shape {tuple(M.shape)}")
     check_finite("M", M)
     epsilon = check_epsilon(epsilon)
-    max_iter, tol = check_iterations("max_iter", max_iter, "tol", tol)
+    max_iter, tol = check_iterations("max_iter", max_iter, "tol", default_tol(tol, M.dtype))
     Mb, was_batched = batched(M)
     B, n, m = Mb.shape
     batch = B if was_batched else None
