@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from metrics_data import IdentityFactorData, identity, noise, permuted_rescaled
 
+from gwrep.eval.metrics.utils import discrete_mutual_info, histogram_discretize
+
 from gwrep.eval.metrics.modularity import (compute_modularity_explicitness, explicitness, modularity,
                                            modularity_explicitness)
 
@@ -34,9 +36,37 @@ def test_shuffled_factors_are_not_modular():
     assert out["modularity_score"] <= 0.2
 
 
-def test_noise_is_not_explicit():
+def test_noise_is_at_chance_explicitness_and_far_below_identity():
     out = compute_modularity_explicitness(noise(3), DATA, 600, 300)
-    assert out["explicitness_score_test"] == pytest.approx(0.5, abs=0.1)  # chance ROC-AUC
+    # chance ROC-AUC is 0.5 (scores independent of the class); with 300 test points and 15 class AUCs
+    # its spread is about 0.015, so 0.05 is a 3-sigma margin
+    assert out["explicitness_score_test"] == pytest.approx(0.5, abs=0.05)
+    ident = compute_modularity_explicitness(identity, DATA, 600, 300)
+    assert ident["explicitness_score_test"] >= out["explicitness_score_test"] + 0.4
+    assert ident["modularity_score"] >= out["modularity_score"] + 0.3
+
+
+def _noise_mutual_info(sizes: tuple[int, ...], num_points: int, num_codes: int = 200) -> tuple[np.ndarray, float]:
+    """Plug-in MI (num_codes, K) of standard-normal codes with sampled factors, and the mean occupied bin count."""
+    rng = np.random.default_rng(0)
+    f = IdentityFactorData(sizes).sample_factors(num_points, rng)
+    disc = histogram_discretize(rng.normal(size=(num_points, num_codes)), 20)
+    occupied = np.mean([np.unique(disc[:, j]).size for j in range(num_codes)])
+    return discrete_mutual_info(disc, f), float(occupied)
+
+
+@pytest.mark.parametrize("sizes, chance", [((4, 5, 6), 0.48), ((10, 10, 10), 0.21)])
+def test_noise_modularity_is_its_documented_chance_level(sizes, chance):
+    # pure noise is not modularity 0 (modularity.py docstring): its plug-in MI is the Miller-Madow bias
+    # (B - 1)(s_k - 1) / 2N, and modularity, a ratio of MIs, is then the same at any N
+    at = {}
+    for n in (600, 2400):
+        info, occupied = _noise_mutual_info(sizes, n)
+        bias = (occupied - 1) * (np.array(sizes) - 1) / (2 * n)
+        np.testing.assert_allclose(info.mean(axis=0), bias, rtol=0.12)
+        at[n] = modularity(info)
+    assert at[600] == pytest.approx(chance, abs=0.03) and at[2400] == pytest.approx(chance, abs=0.03)
+    assert modularity(np.array([[3.0, 4.0, 5.0]])) == 0.5  # the bias profile of sizes (4, 5, 6) alone
 
 
 def test_explicitness_handles_a_class_missing_from_test():
