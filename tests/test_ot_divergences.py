@@ -14,20 +14,40 @@ def clouds(seed, n=30, m=25, d=2, batch=None):
             torch.randn(*shape, m, d, generator=g, dtype=torch.float64) * 0.7 + 0.5)
 
 
-def debiased_with_our_sinkhorn(x, y, blur):
+def debiased_with_our_sinkhorn(x, y, blur, a=None, b=None):
     """S_eps from three log-domain Sinkhorn solves with cost |x - y|^2 / 2 and eps = blur^2."""
     eps = blur ** 2
 
-    def ot_eps(u, v):
-        return sinkhorn_log(None, None, torch.cdist(u, v) ** 2 / 2, epsilon=eps, tol=1e-12, max_iter=20000).value
+    def ot_eps(u, v, wu, wv):
+        return sinkhorn_log(wu, wv, torch.cdist(u, v) ** 2 / 2, epsilon=eps, tol=1e-12, max_iter=20000).value
 
-    return ot_eps(x, y) - 0.5 * ot_eps(x, x) - 0.5 * ot_eps(y, y)
+    return ot_eps(x, y, a, b) - 0.5 * ot_eps(x, x, a, a) - 0.5 * ot_eps(y, y, b, b)
+
+
+def weights(n, seed):
+    w = torch.rand(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 0.2
+    return w / w.sum()
 
 
 def test_sinkhorn_divergence_equals_three_sinkhorn_solves():
     x, y = clouds(0, n=12, m=10)
     value = sinkhorn_divergence(x, y, blur=1.0, scaling=0.95)
     assert float(value) == pytest.approx(float(debiased_with_our_sinkhorn(x, y, 1.0)), rel=1e-4)
+
+
+def test_weighted_sinkhorn_divergence_equals_three_weighted_solves():
+    x, y = clouds(4, n=12, m=10)
+    a, b = weights(12, 0), weights(10, 1)
+    value = sinkhorn_divergence(x, y, blur=1.0, scaling=0.95, a=a, b=b)
+    expected = float(debiased_with_our_sinkhorn(x, y, 1.0, a, b))
+    assert float(value) == pytest.approx(expected, rel=1e-4)
+    assert abs(float(value) - float(sinkhorn_divergence(x, y, blur=1.0, scaling=0.95))) > 1e-2  # weights matter
+    # one default side is uniform; (N,) weights are shared over a batch; lists keep float64
+    uniform_b = torch.full((10,), 0.1, dtype=torch.float64)
+    assert float(sinkhorn_divergence(x, y, blur=1.0, scaling=0.95, a=a)) == pytest.approx(
+        float(sinkhorn_divergence(x, y, blur=1.0, scaling=0.95, a=a, b=uniform_b)), rel=1e-12)
+    batch = sinkhorn_divergence(x.expand(2, 12, 2), y.expand(2, 10, 2), blur=1.0, scaling=0.95, a=a.tolist(), b=b)
+    torch.testing.assert_close(batch, value.expand(2), rtol=1e-10, atol=0)
 
 
 def test_sinkhorn_divergence_properties():
@@ -49,6 +69,34 @@ def test_sinkhorn_divergence_bad_inputs():
         sinkhorn_divergence(x, y, blur=0)
     with pytest.raises(ValueError, match="p must be 1 or 2"):
         sinkhorn_divergence(x, y, p=3)
+    for blur in (float("inf"), float("nan"), -0.1, "wide"):
+        with pytest.raises(ValueError, match="blur must be a"):
+            sinkhorn_divergence(x, y, blur=blur)
+    for scaling in (0.0, 1.0, float("nan"), "fast"):
+        with pytest.raises(ValueError, match="scaling must be"):
+            sinkhorn_divergence(x, y, scaling=scaling)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda a, b: (a * 1.1, b), "a must sum to 1"),
+    (lambda a, b: (a, torch.cat([b[:-2], b[-2:-1] + b[-1:] + 0.1, -b[-1:] - 0.1])), "b must be strictly positive"),
+    (lambda a, b: (torch.full_like(a, float("nan")), b), "a contains"),
+    (lambda a, b: (a[:-1], b), r"a must have shape \(30,\)"),
+    (lambda a, b: (a, b.long()), "b must have a floating dtype"),
+])
+def test_sinkhorn_divergence_bad_weights(change, match):
+    x, y = clouds(5)
+    a, b = change(weights(30, 2), weights(25, 3))
+    with pytest.raises(ValueError, match=match):
+        sinkhorn_divergence(x, y, a=a, b=b)
+
+
+def test_sinkhorn_divergence_casts_weights_to_the_clouds_dtype():
+    x, y = clouds(6, n=8, m=7)
+    a = weights(8, 4)
+    value = sinkhorn_divergence(x, y, blur=0.5, a=a.float())  # float32 weights, float64 clouds
+    assert value.dtype == torch.float64
+    assert float(value) == pytest.approx(float(sinkhorn_divergence(x, y, blur=0.5, a=a)), rel=1e-6)
 
 
 def mmd_loop(x, y, base):

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gwrep.ot.utils import as_tensor, check_finite
+from gwrep.ot.utils import as_tensor, check_epsilon, check_finite, check_marginal
 
 __all__ = ["sinkhorn_divergence", "mmd_imq", "WAE_IMQ_SCALES"]
 
@@ -49,13 +49,15 @@ def sinkhorn_divergence(x: Tensor, y: Tensor, blur: float = 0.05, p: int = 2, sc
     y : Tensor, shape (M, D) or (B, M, D)
         Second cloud.
     blur : float, default 0.05
-        Length scale of the entropic blur, epsilon = blur ** p.
+        Length scale of the entropic blur, epsilon = blur ** p; finite and > 0.
     p : int, default 2
         Exponent of the ground cost (1 or 2).
     scaling : float, default 0.5
         geomloss's epsilon-scaling ratio (closer to 1: more iterations, more accuracy).
     a, b : Tensor, shapes (N,) / (B, N) and (M,) / (B, M), optional
-        Weights (default uniform).
+        Weights (default uniform): strictly positive and summing to 1, as for
+        :func:`gwrep.ot.sinkhorn_log`; cast to the clouds' dtype, renormalised to sum 1 exactly,
+        and an (N,) vector is shared by every cloud of a batch.
 
     Returns
     -------
@@ -78,24 +80,36 @@ def sinkhorn_divergence(x: Tensor, y: Tensor, blur: float = 0.05, p: int = 2, sc
     1.0
     """
     x, y = _check_clouds(x, y)
-    if p not in (1, 2):
+    if isinstance(p, bool) or p not in (1, 2):
         raise ValueError(f"p must be 1 or 2, got {p!r}")
-    if not float(blur) > 0:
-        raise ValueError(f"blur must be > 0, got {blur!r}")
-    if not 0 < float(scaling) < 1:
-        raise ValueError(f"scaling must be in (0, 1), got {scaling!r}")
+    blur = check_epsilon(blur, "blur")
+    scaling = _check_scaling(scaling)
     from geomloss import SamplesLoss  # imported here: geomloss is slow to import
 
-    loss = SamplesLoss("sinkhorn", p=p, blur=float(blur), scaling=float(scaling), debias=True, backend="tensorized")
+    loss = SamplesLoss("sinkhorn", p=p, blur=blur, scaling=scaling, debias=True, backend="tensorized")
+    x, y = x.contiguous(), y.contiguous()  # geomloss views its inputs: an expanded batch would fail there
     if a is None and b is None:
         return loss(x, y)
-    a = torch.full(x.shape[:-1], 1.0 / x.shape[-2], dtype=x.dtype, device=x.device) if a is None else a
-    b = torch.full(y.shape[:-1], 1.0 / y.shape[-2], dtype=y.dtype, device=y.device) if b is None else b
-    a, b = as_tensor("a", a), as_tensor("b", b)
-    if a.shape != x.shape[:-1] or b.shape != y.shape[:-1]:
-        raise ValueError(f"weights must have shapes {tuple(x.shape[:-1])} and {tuple(y.shape[:-1])}, "
-                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
-    return loss(a, x, b, y)
+    return loss(_weights("a", a, x), x, _weights("b", b, y), y)
+
+
+def _check_scaling(scaling: float) -> float:
+    """geomloss's epsilon-scaling ratio must be a number strictly between 0 and 1."""
+    try:
+        value = float(scaling)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"scaling must be a number in (0, 1), got {scaling!r}") from err
+    if not 0 < value < 1:
+        raise ValueError(f"scaling must be in (0, 1), got {scaling!r}")
+    return value
+
+
+def _weights(name: str, w: Any, cloud: Tensor) -> Tensor:
+    """The weights of a (N, D) or (B, N, D) cloud, checked by :func:`gwrep.ot.utils.check_marginal`
+    (positive, finite, summing to 1, then renormalised; cast to the cloud's dtype), shape (N,) or (B, N)."""
+    batch = cloud.shape[0] if cloud.dim() == 3 else None
+    weights = check_marginal(name, w, cloud.shape[-2], batch, cloud)
+    return weights if batch is not None else weights[0]
 
 
 def mmd_imq(x: Tensor, y: Tensor, scale: float | None = None) -> Tensor:

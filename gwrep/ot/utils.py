@@ -62,14 +62,14 @@ def check_finite(name: str, tensor: Tensor) -> None:
         raise ValueError(f"{name} contains {bad} NaN or infinite entries")
 
 
-def check_epsilon(epsilon: float) -> float:
-    """Entropic regularisation must be a finite positive number."""
+def check_epsilon(epsilon: float, name: str = "epsilon") -> float:
+    """Entropic regularisation (or another scale, named ``name``) must be a finite positive number."""
     try:
         value = float(epsilon)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"epsilon must be a positive number, got {epsilon!r}") from err
+        raise ValueError(f"{name} must be a positive number, got {epsilon!r}") from err
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {epsilon!r}")
     return value
 
 
