@@ -85,6 +85,11 @@ def test_eval_on_factor_data(tmp_path, fake_data, toy_extractor):
                             num_test=100, importance="random_forest", forest_trees=10)
     assert {k: v for k, v in doc["metrics"]["dci"].items() if k != "importance_matrix"} == reference
 
+    # mig's 300 points and dci's 200 + 100 come from the same seed: their first 12 batches of 16 are the same
+    # tuples, encoded once
+    cache = doc["settings"]["code_cache"]
+    assert cache["hits"] + cache["misses"] == 600 and cache["hits"] >= 192
+
     # A second call adds metrics to the same eval.json.
     assert main(["eval", str(run_dir), "--metrics", "sap", "--option", "sap.num_train=200",
                  "--option", "sap.num_test=100"]) == 0
@@ -93,6 +98,22 @@ def test_eval_on_factor_data(tmp_path, fake_data, toy_extractor):
     assert doc2["metrics"]["mig"] == doc["metrics"]["mig"]
     # SAP's default discrete mode scores even identity codes low: eval.json says which mode it ran in
     assert doc2["settings"]["sap_mode"] == "discrete" and "discrete mode" in doc2["notes"]["sap"]
+
+
+def test_code_cache_gives_the_scores_of_encoding_every_draw(tmp_path, fake_data):
+    run_dir = make_run(tmp_path, "sprites")
+    argv = ["eval", str(run_dir), "--metrics", "mig", "factor_vae_score", "--option", "mig.num_train=200",
+            "--option", "factor_vae_score.num_train=30", "--option", "factor_vae_score.num_eval=20",
+            "--option", "factor_vae_score.num_variance_estimate=100"]
+    docs = []
+    for extra in ([], ["--no-code-cache"]):
+        assert main(argv + extra) == 0
+        docs.append(json.loads((run_dir / "eval.json").read_text()))
+    cached, plain = docs
+    assert cached["summary"] == pytest.approx(plain["summary"], abs=1e-9)
+    assert plain["settings"]["code_cache"] is False
+    hits, misses = cached["settings"]["code_cache"]["hits"], cached["settings"]["code_cache"]["misses"]
+    assert hits + misses == 200 + 100 + (30 + 20) * 64 and hits > 0  # the whole dSprites grid: few repeats
 
 
 def test_eval_on_plain_images_skips_factor_metrics_and_missing_fid(tmp_path, fake_data, monkeypatch, capsys):

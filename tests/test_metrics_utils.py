@@ -145,3 +145,57 @@ def test_top_two_gap_and_settings():
     out = with_settings({"a": np.float32(0.5), "n": np.int64(3)}, num_bins=20)
     assert out == {"a": 0.5, "n": 3, "settings.num_bins": 20}
     assert type(out["a"]) is float and type(out["n"]) is int
+
+
+_SIX = [("mig", "compute_mig", dict(num_train=300)),
+        ("sap", "compute_sap", dict(num_train=200, num_test=100)),
+        ("dci", "compute_dci", dict(num_train=200, num_test=100, importance="random_forest", forest_trees=5)),
+        ("modularity", "compute_modularity_explicitness", dict(num_train=200, num_test=100)),
+        ("beta_vae", "beta_vae_score", dict(batch_size=8, num_train=60, num_eval=30)),
+        ("factor_vae", "factor_vae_score", dict(batch_size=8, num_train=60, num_eval=30, num_variance_estimate=100))]
+
+
+@pytest.mark.parametrize("module, function, kwargs", _SIX, ids=[m for m, _, _ in _SIX])
+def test_code_cache_gives_the_same_scores(module, function, kwargs):
+    import importlib
+
+    from gwrep.eval.metrics.utils import CodeCache
+
+    data = IdentityFactorData((3, 4, 5, 4, 3))
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(5, 4))
+    represent = lambda x: np.tanh(identity(x) @ w)  # noqa: E731 - a deterministic, mixed representation
+    compute = getattr(importlib.import_module(f"gwrep.eval.metrics.{module}"), function)
+    cache = CodeCache(represent, data)
+    assert compute(cache.represent, cache.data, **kwargs) == compute(represent, data, **kwargs)
+    assert cache.misses <= 720 and cache.hits + cache.misses > cache.misses  # 720 tuples in the grid, repeats hit
+
+
+def test_code_cache_encodes_each_tuple_once_and_checks_its_data():
+    from gwrep.eval.metrics.utils import CodeCache
+
+    data = IdentityFactorData((2, 3))
+    seen = []
+    cache = CodeCache(lambda x: seen.append(len(x)) or identity(x), data)
+    f = np.array([[0, 1], [1, 2], [0, 1], [1, 0]])
+    indices = cache.data.sample_observations_from_factors(f, np.random.default_rng(0))
+    np.testing.assert_array_equal(indices, data.space.factors_to_indices(f))
+    np.testing.assert_array_equal(cache.represent(indices), identity(data.sample_observations_from_factors(f, None)))
+    cache.represent(indices[:2])
+    assert seen == [3] and (cache.hits, cache.misses) == (3, 3)
+    rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
+    np.testing.assert_array_equal(cache.data.sample_factors(50, rng_a), data.sample_factors(50, rng_b))
+
+    from gwrep.data.base import FactorData
+
+    class Plain(FactorData):  # a FactorData without a grid index
+        factor_sizes, factor_names, observation_shape = (2,), ("a",), (1, 1, 1)
+
+        def sample_factors(self, n, rng):
+            return np.zeros((n, 1), int)
+
+        def sample_observations_from_factors(self, factors, rng):
+            return np.zeros((len(factors), 1, 1, 1), np.float32)
+
+    with pytest.raises(ValueError, match="IndexedFactorData"):
+        CodeCache(identity, Plain())
