@@ -228,6 +228,17 @@ def test_nan_encoder_is_named_as_the_encoder():
         model.training_step(_blobs())
 
 
+def test_non_finite_critic_loss_stops_before_the_critic_steps():
+    """Finite generator outputs whose posterior std overflows (logvar ~ 400): the critic must not step on NaN."""
+    model = _tiny(share_generator_pass=False)  # z_q is drawn inside the critic loop only
+    with torch.no_grad():
+        model.encoder.net[-1].bias[model.config.latent_dim:].fill_(400.0)
+    before = {k: v.detach().clone() for k, v in model.critic.named_parameters()}
+    with pytest.raises(NonFiniteLossError, match="non-finite critic output 'critic_loss'"):
+        model.inner_updates(_blobs())
+    assert all(torch.equal(v, before[k]) for k, v in model.critic.named_parameters())
+
+
 def test_trainer_stops_on_a_nan_decoder_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     """Decoder weights turn NaN mid-run: the run fails with the non-finite message, last.pt stays good."""
     from tiny_models import blobs

@@ -331,7 +331,7 @@ class GWAE(Model):
         fresh prior samples too, the authors' sampling). With ``share_generator_pass=False``
         the critic's inputs are computed without graphs instead and the main loss runs its
         own pass (one more decoder pass, lower peak memory). Non-finite generator outputs
-        raise :class:`NonFiniteLossError` before the critic moves.
+        or a non-finite critic loss raise :class:`NonFiniteLossError` before the critic moves.
         """
         if self.critic is None:
             return {}
@@ -355,6 +355,7 @@ class GWAE(Model):
             z_q = mean + std * torch.randn_like(std)
             with parametrize.cached():  # spectral-normalised weights computed once for the step's two passes
                 loss, logs = critic_objective(self.critic, x, z_q, x_p, z_p, c.gp_coef, c.critic_drift)
+            check_finite_outputs(int(self.step), critic={"critic_loss": loss})  # before NaN reaches its weights
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
