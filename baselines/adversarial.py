@@ -1,8 +1,9 @@
 """Pieces shared by the baselines with a latent discriminator (FactorVAE, WAE-GAN).
 
-A discriminator is an MLP on codes; the model's own training step updates it in
-``inner_updates`` on detached codes, and the main (autoencoder) loss evaluates it
-inside :func:`frozen`, so no gradient of the main loss reaches its parameters.
+A discriminator is an MLP on codes; the model's own training step updates it on
+detached codes (WAE-GAN in ``inner_updates``, FactorVAE in ``after_update``) through
+:meth:`gwrep.models.base.Model.optimizer_step`, and the main (autoencoder) loss
+evaluates it inside :func:`frozen`, so no gradient of the main loss reaches its parameters.
 """
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ import functools
 from typing import Iterator
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from gwrep.config import check_positive
 
 from gwrep.nets import mlp
 
-__all__ = ["latent_discriminator", "frozen", "check_discriminator_options", "discriminator_optimizer",
-           "optimizer_step"]
+__all__ = ["latent_discriminator", "frozen", "check_discriminator_options", "discriminator_optimizer"]
 
 
 def latent_discriminator(latent_dim: int, hidden: int, layers: int, outputs: int,
@@ -65,10 +65,3 @@ def discriminator_optimizer(discriminator: nn.Module, config: object) -> torch.o
     return torch.optim.Adam(discriminator.parameters(), lr=config.discriminator_lr,
                             betas=tuple(config.discriminator_betas))
 
-
-def optimizer_step(optimizer: torch.optim.Optimizer, loss: Tensor) -> float:
-    """Zero the gradients, backpropagate ``loss``, step; returns the loss as a float."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return float(loss.detach())

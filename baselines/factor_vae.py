@@ -38,7 +38,7 @@ from gwrep.config import check_nonnegative
 from gwrep.models.base import parameters_of
 
 from gwrep.baselines.adversarial import (check_discriminator_options, discriminator_optimizer, frozen,
-                                         latent_discriminator, optimizer_step)
+                                         latent_discriminator)
 from gwrep.baselines.regularizers import permute_dims
 from gwrep.baselines.vae import VAE, VAEConfig
 
@@ -110,5 +110,5 @@ class FactorVAE(VAE):
         with torch.no_grad():
             z = self.sample_code(*self.encode(x[: 2 * n]))
         loss, accuracy = self.discriminator_loss(z[:n], z[n:])
-        loss_value = optimizer_step(self.optimizers["discriminator"], loss)
+        loss_value = self.optimizer_step("discriminator", loss)
         return {"discriminator_loss": loss_value, "discriminator_accuracy": float(accuracy)}

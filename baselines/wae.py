@@ -33,7 +33,7 @@ from gwrep.config import check_choice, check_nonnegative, check_positive
 from gwrep.models.base import ModelConfig, parameters_of
 
 from gwrep.baselines.adversarial import (check_discriminator_options, discriminator_optimizer, frozen,
-                                         latent_discriminator, optimizer_step)
+                                         latent_discriminator)
 from gwrep.baselines.vae import LatentAutoencoder
 
 __all__ = ["WAEConfig", "WAE", "WAE_REGULARIZERS", "WAE_ENCODERS"]
@@ -130,5 +130,5 @@ class WAE(LatentAutoencoder):
         with torch.no_grad():
             z = self.sample_code(*self.encode(x))
         loss = self.discriminator_loss(self.prior_sample(len(z)), z)
-        loss_value = optimizer_step(self.optimizers["discriminator"], loss)
+        loss_value = self.optimizer_step("discriminator", loss)
         return {"discriminator_loss": loss_value}

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from gwrep.baselines.adversarial import check_discriminator_options, frozen, latent_discriminator, optimizer_step
+from gwrep.baselines.adversarial import check_discriminator_options, frozen, latent_discriminator
 from gwrep.baselines.factor_vae import FactorVAEConfig
 
 
@@ -34,13 +34,6 @@ def test_frozen_restores_flags_after_error():
         with frozen(net):
             raise RuntimeError("boom")
     assert net.weight.requires_grad and not net.bias.requires_grad
-
-
-def test_optimizer_step_moves_parameters():
-    net = nn.Linear(2, 1)
-    before = net.weight.detach().clone()
-    value = optimizer_step(torch.optim.SGD(net.parameters(), lr=0.1), net(torch.ones(1, 2)).sum())
-    assert isinstance(value, float) and not torch.equal(before, net.weight)
 
 
 @pytest.mark.parametrize("field, value", [("discriminator_hidden", 0), ("discriminator_layers", 1.5),

@@ -120,6 +120,16 @@ def test_nan_guard_keeps_last_good_checkpoint(tmp_path):
     assert summary["status"] == "failed" and "non-finite" in summary["message"]
 
 
+def test_infinite_gradient_keeps_last_good_checkpoint(tmp_path):
+    """A finite loss with an infinite gradient stops before the optimizer writes NaN into the weights."""
+    cfg = config(tmp_path, model_options={"inf_grad_at_step": 12})
+    with pytest.raises(NonFiniteLossError, match=r"gradient.*\['decoder\.bias'\].*\(step 7\)"):
+        fit(cfg)
+    ckpt = weights(tmp_path / "run")
+    assert ckpt["trainer"]["step"] == 7
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+
+
 def test_keyboard_interrupt_in_a_step_saves(tmp_path, monkeypatch):
     from tiny_models import TinyVAE
 

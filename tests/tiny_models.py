@@ -20,13 +20,15 @@ ENTRY = Entry(f"{__name__}:TinyVAE", {}, "tiny linear VAE for trainer tests")
 
 @dataclasses.dataclass
 class TinyConfig(ModelConfig):
-    """A linear VAE's options; ``nan_at_step`` makes the loss NaN at that model step."""
+    """A linear VAE's options; ``nan_at_step`` makes the loss NaN at that model step, and
+    ``inf_grad_at_step`` gives ``decoder.bias`` an infinite gradient there (the loss stays finite)."""
 
     image_shape: tuple[int, int, int] = (1, 28, 28)
     latent_dim: int = 2
     lr: float = 1e-2
     kl_weight: float = 1.0
     nan_at_step: int = -1
+    inf_grad_at_step: int = -1
 
     def validate(self) -> None:
         super().validate()
@@ -64,6 +66,9 @@ class TinyVAE(Model):
         loss = rec + self.config.kl_weight * kl
         if int(self.step) == self.config.nan_at_step:
             loss = loss * float("nan")
+        if int(self.step) == self.config.inf_grad_at_step:
+            first = self.decoder.bias[0]
+            loss = loss + torch.sqrt(first - first.detach())  # + 0, with d/d(bias[0]) = +inf
         return loss, {"reconstruction": rec, "kl": kl}
 
     def ood_score(self, x: Tensor) -> Tensor:

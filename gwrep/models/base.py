@@ -5,6 +5,10 @@ in :meth:`Model.training_step` (a model with a critic or discriminator runs its 
 updates there too). Subclasses implement the hooks ``encode``, ``decode``,
 ``prior_sample``, ``loss`` and ``ood_score``; the base class owns the final training
 step, the non-finite guard, the step counter and saving/loading.
+
+Every parameter update goes through :meth:`Model.optimizer_step`, which refuses to step
+on a non-finite loss or gradient, so a NaN never reaches the weights (and so never a
+checkpoint) whichever player's update produced it.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -165,20 +169,44 @@ class Model(nn.Module):
     def training_step(self, x: Tensor) -> dict[str, float]:
         """One update of every player on batch ``x``; returns named losses as floats.
 
-        Raises :class:`NonFiniteLossError` (before any parameter moves in the main
-        update) when the loss or one of its terms is NaN or infinite.
+        Raises :class:`NonFiniteLossError` when a loss, one of its terms or a gradient
+        is NaN or infinite, before the optimizer concerned moves anything.
         """
         self.train()
         x = x.to(self.device)
         logs = dict(self.inner_updates(x))
         loss, terms = self.loss(x)
-        _check_finite(loss, terms, int(self.step))
-        opt = self.optimizers["main"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.optimizer_step("main", loss, terms)
         self.step += 1
         return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}, **logs}
+
+    def optimizer_step(self, name: str, loss: Tensor, terms: Mapping[str, Tensor] | None = None) -> float:
+        """Zero optimizer ``name``'s gradients, backpropagate ``loss``, check, step; returns the loss.
+
+        The one place every update of every player goes through. Raises
+        :class:`NonFiniteLossError` without stepping when ``loss`` (or one of its named
+        ``terms``) is NaN or infinite, or when a gradient of a parameter of that
+        optimizer is (a finite loss can still have an infinite gradient, and one such
+        step writes NaN into the weights).
+        """
+        _check_finite(loss, terms or {}, int(self.step), name)
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self._check_gradients(opt, name)
+        opt.step()
+        return float(loss.detach())
+
+    def _check_gradients(self, opt: torch.optim.Optimizer, name: str) -> None:
+        """Raise :class:`NonFiniteLossError` naming the parameters of ``opt`` with a NaN/inf gradient."""
+        params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        if not params or bool(torch.stack([torch.isfinite(p.grad).all() for p in params]).all()):
+            return
+        names = {id(p): n for n, p in self.named_parameters()}
+        bad = [names.get(id(p), f"<unnamed {tuple(p.shape)}>") for p in params if not torch.isfinite(p.grad).all()]
+        raise NonFiniteLossError(
+            f"non-finite gradient in the {name!r} update at step {int(self.step)} (finite loss); parameters: "
+            f"{bad}. The optimizer did not step. Lower the learning rate or check the input data.")
 
     @torch.no_grad()
     def validation_step(self, x: Tensor) -> dict[str, float]:
@@ -207,13 +235,14 @@ class Model(nn.Module):
         return load_model(directory, map_location=map_location)
 
 
-def _check_finite(loss: Tensor, terms: dict[str, Tensor], step: int) -> None:
+def _check_finite(loss: Tensor, terms: Mapping[str, Tensor], step: int, name: str = "main") -> None:
+    """Raise :class:`NonFiniteLossError` if the loss of optimizer ``name`` is NaN/inf, naming the bad terms."""
     if torch.isfinite(loss).all():
         return
     bad = [k for k, v in terms.items() if not torch.isfinite(torch.as_tensor(v).detach()).all()]
     raise NonFiniteLossError(
-        f"non-finite loss ({float(loss.detach())}) at step {step}; non-finite terms: {bad or ['(total only)']}. "
-        "Lower the learning rate or check the input data."
+        f"non-finite loss ({float(loss.detach())}) in the {name!r} update at step {step}; non-finite terms: "
+        f"{bad or ['(total only)']}. Lower the learning rate or check the input data."
     )
 
 
