@@ -130,22 +130,32 @@ def test_infinite_gradient_keeps_last_good_checkpoint(tmp_path):
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
 
 
-def test_keyboard_interrupt_in_a_step_saves(tmp_path, monkeypatch):
+def test_interrupt_inside_a_step_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    """A second Ctrl-C raised mid-step (the model updated, the trainer's step not yet) must not
+    overwrite last.pt with the half-done step; resuming from the kept one stays exact."""
     from tiny_models import TinyVAE
 
+    straight = fit(config(tmp_path, "straight"))
     original, calls = TinyVAE.training_step, []
 
-    def flaky(self, x):
+    def half_done(self, x):
         calls.append(1)
-        if len(calls) == 4:
+        logs = original(self, x)
+        if len(calls) == 10:  # step 10 ran its updates; the trainer never learns of it
             raise KeyboardInterrupt
-        return original(self, x)
+        return logs
 
-    monkeypatch.setattr(TinyVAE, "training_step", flaky)
-    run = fit(config(tmp_path))
-    assert run.status == "interrupted"
-    assert weights(run.dir)["trainer"]["step"] == 3
-    assert load_run(run.dir).status == "interrupted"
+    monkeypatch.setattr(TinyVAE, "training_step", half_done)
+    cfg = config(tmp_path, "cut")
+    run = fit(cfg)
+    assert run.status == "interrupted" and run.step == 7
+    assert "left incomplete" in run.summary["message"] and "(step 7) is kept" in run.summary["message"]
+    assert weights(run.dir)["trainer"]["step"] == 7
+    monkeypatch.undo()
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+    resumed = fit(cfg, resume=True)
+    assert_same_state(weights(straight.dir), weights(resumed.dir))
+    assert straight.metrics() == resumed.metrics()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -245,7 +255,6 @@ def test_batch_larger_than_data(tmp_path):
 
 def test_gwae_resume_is_bit_exact(tmp_path):
     """The default model (critic and main optimizers, prior BatchNorm buffers) resumes exactly too."""
-    pytest.importorskip("gwrep.models.gwae")
     base = dict(data="shapes3d", data_options={"image_size": 28}, steps=5, batch_size=16, eval_every=2,
                 val_batches=1, checkpoint_every=4, figures=False, model_options={"critic_steps": 2, "latent_dim": 4})
     straight = train(TrainConfig(**base, out=str(tmp_path / "a")), progress=False)

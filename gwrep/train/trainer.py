@@ -73,7 +73,9 @@ def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Data
 
     Returns:
         The :class:`Run`; ``run.status`` says why it ended. An interrupted run (Ctrl-C)
-        returns with status ``"interrupted"`` after saving a checkpoint.
+        returns with status ``"interrupted"`` after saving a checkpoint; a second Ctrl-C
+        that lands inside a step leaves that step incomplete, so it keeps the last
+        checkpoint instead of saving a half-updated model.
 
     Raises:
         NonFiniteLossError: a loss became NaN/inf; the run folder keeps the last good
@@ -167,6 +169,8 @@ class _Trainer:
                                       "bad_evals": 0, "last_eval_step": None, "log_sums": {}, "log_count": 0,
                                       "minutes": 0.0}
         self.interrupt_requested = False
+        #: The step under way (its update, bookkeeping, validation and checkpoint), else None.
+        self.step_in_progress: int | None = None
 
     # ------------------------------------------------------------------ set-up
     def _check_resumable(self, config: TrainConfig) -> None:
@@ -249,8 +253,10 @@ class _Trainer:
                 if key not in ("step", "split", "epoch") and isinstance(value, (int, float)):
                     self.tensorboard.add_scalar(f"{record['split']}/{key}", value, record["step"])
 
-    def _write_summary(self, status: str, message: str = "") -> dict[str, Any]:
-        summary = {"status": status, "step": self.state["step"], "planned_steps": self.total_steps,
+    def _write_summary(self, status: str, message: str = "", step: int | None = None) -> dict[str, Any]:
+        """Write run.json; ``step`` (default: the trainer's) is the step the run folder stands at."""
+        summary = {"status": status, "step": self.state["step"] if step is None else step,
+                   "planned_steps": self.total_steps,
                    "epoch": self.state["epoch"], "best_val_loss": self.state["best_val"],
                    "best_step": self.state["best_step"], "minutes": round(self.state["minutes"], 3),
                    "device": str(self.device), "message": message}
@@ -318,6 +324,7 @@ class _Trainer:
                                 pin_memory=self.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(epoch_seed(cfg.seed + 1, state["epoch"])))
             for batch in loader:
+                self.step_in_progress = state["step"] + 1  # until its checkpoint: an interrupt must not save
                 logs = self.model.training_step(_images(batch))
                 bad = [k for k, v in logs.items() if not math.isfinite(float(v))]
                 if bad:
@@ -333,6 +340,7 @@ class _Trainer:
                     stop = "early_stopped"
                 if state["step"] % cfg.checkpoint_every == 0:
                     self._save_checkpoint("last")
+                self.step_in_progress = None
                 for callback in self.callbacks:
                     callback(state["step"], logs)
                 bar.update(1)
@@ -369,11 +377,7 @@ class _Trainer:
         try:
             status = self._train_steps(bar, started)
         except KeyboardInterrupt:
-            self._save_checkpoint("last")
-            message = (f"interrupted at step {self.state['step']}; checkpoint saved to "
-                       f"{self.dir / CHECKPOINT_DIR / 'last.pt'}; continue with: gwrep train --resume {self.dir}")
-            bar.write(message)
-            summary = self._write_summary("interrupted", message)
+            summary = self._interrupted(bar)
             return Run(self.dir, self.config, summary)
         except NonFiniteLossError as err:
             good = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
@@ -391,6 +395,24 @@ class _Trainer:
             if self.tensorboard is not None:
                 self.tensorboard.close()
         return self._finish(status)
+
+    def _interrupted(self, bar: Any) -> dict[str, Any]:
+        """Save last.pt after a clean stop; keep it as it is when a step was cut in half."""
+        last = self.dir / CHECKPOINT_DIR / "last.pt"
+        resume = f"continue with: gwrep train --resume {self.dir}"
+        if self.step_in_progress is None:
+            self._save_checkpoint("last")
+            message = f"interrupted at step {self.state['step']}; checkpoint saved to {last}; {resume}"
+            bar.write(message)
+            return self._write_summary("interrupted", message)
+        # A second Ctrl-C inside a step may land between two players' updates: the model
+        # is half-updated while the trainer's step is still the previous one. Saving it
+        # would make resumption inexact and lose the good checkpoint.
+        kept = load_checkpoint(last)["trainer"]["step"]
+        message = (f"interrupted inside step {self.step_in_progress}, which was left incomplete; not saved, "
+                   f"{last} (step {kept}) is kept; {resume}")
+        bar.write(message)
+        return self._write_summary("interrupted", message, step=kept)
 
     def _finish(self, status: str) -> Run:
         state = self.state
