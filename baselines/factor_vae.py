@@ -6,25 +6,27 @@ of q(z) from samples of prod_d q(z_d), made by :func:`permute_dims` (Algorithm 1
 D has two logits (``[z from q(z), z from the permuted batch]``), so
 log D / (1 - D) is the difference of the logits, as disentanglement_lib.
 
-Training, per :meth:`Model.training_step` (Algorithm 1):
+Training, per :meth:`Model.training_step` (Algorithm 1), with
+``batches_per_step = 2``: the trainer draws two minibatches of ``batch_size`` images
+per step, B and B' (the paper's x^(i) and x^(j), each of size m), and hands them over
+as one tensor of 2m images.
 
-1. ``inner_updates``: the batch is split in two halves. Codes of the first half are
-   the q(z) samples; codes of the *second* half, permuted, are the prod_d q(z_d)
-   samples, so the two are independent, as the paper's second minibatch x^(j)
-   (disentanglement_lib permutes the same batch it classifies). Both are computed
-   without gradient (detached); D is updated on
-   -1/2 [mean log D(z) + mean log(1 - D(permute_dims(z')))] with its own Adam
-   (lr 1e-4, betas (0.5, 0.9)), its gradients zeroed first.
-2. ``loss``: the VAE update on the whole batch, D evaluated inside
+1. ``loss``: the VAE update on B, D evaluated inside
    :func:`~gwrep.baselines.adversarial.frozen`, so its parameters get no gradient;
    D is not in the main optimizer either (pythae's FactorVAE lets the encoder learn
    from the discriminator loss, and its trainer backpropagates both losses before
    stepping).
+2. ``after_update``: one step of D on -1/2 [mean_i log D(z_i) + mean_j log(1 -
+   D(permute_dims(z')_j))], where z are the VAE step's codes of B, detached, and z'
+   codes of B' drawn without gradient after the VAE update, as the algorithm orders it.
+   D has its own Adam (lr 1e-4, betas (0.5, 0.9)). So D sees m codes of q(z) against m
+   permuted codes of an independent batch, and the two sets are independent
+   (disentanglement_lib permutes the same batch it classifies, and its one batch
+   serves both updates).
 
-The paper updates the VAE first and D second in each iteration; here D goes first,
-which over a run differs only in the first step. Default gamma = 10, the smallest
-value of disentanglement_lib's study sweep (10, 20, 30, 40, 50, 100), which follows the
-range Kim & Mnih report on 2D Shapes; set it as the data demands.
+Default gamma = 10, the smallest value of disentanglement_lib's study sweep (10, 20, 30,
+40, 50, 100), which follows the range Kim & Mnih report on 2D Shapes; set it as the
+data demands.
 """
 from __future__ import annotations
 
@@ -74,11 +76,13 @@ class FactorVAE(VAE):
 
     config_class = FactorVAEConfig
     config: FactorVAEConfig
+    batches_per_step = 2
 
     def __init__(self, config: FactorVAEConfig):
         super().__init__(config)
         self.discriminator = latent_discriminator(config.latent_dim, config.discriminator_hidden,
                                                   config.discriminator_layers, 2, leaky_slope=0.2)
+        self._step_codes: Tensor | None = None  # the last training loss's codes, for D's step
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         cfg = self.config
@@ -91,6 +95,7 @@ class FactorVAE(VAE):
         with frozen(self.discriminator):
             logits = self.discriminator(z)  # (N, 2)
         tc = (logits[:, 0] - logits[:, 1]).mean()
+        self._step_codes = z.detach() if self.training and torch.is_grad_enabled() else None
         return kl.sum(1).mean() + self.config.gamma * tc, {"tc": tc}
 
     def discriminator_loss(self, z: Tensor, z_other: Tensor, generator: torch.Generator | None = None
@@ -102,13 +107,20 @@ class FactorVAE(VAE):
         accuracy = (logits.argmax(1) == labels).float().mean()
         return F.cross_entropy(logits, labels), accuracy
 
-    def inner_updates(self, x: Tensor) -> dict[str, float]:
-        """One discriminator step on detached codes of the two halves of ``x``."""
-        n = x.shape[0] // 2
-        if n < 2:
-            raise ValueError(f"FactorVAE needs a batch of at least 4 images (two halves), got {x.shape[0]}")
+    def split_step_batch(self, x: Tensor) -> list[Tensor]:
+        """B and B', the two minibatches of a step (each at least 2 images, so permute_dims can shuffle)."""
+        batches = super().split_step_batch(x)
+        if len(batches[0]) < 2:
+            raise ValueError(f"FactorVAE needs a step batch of 2 x m images with m >= 2, got {x.shape[0]}")
+        return batches
+
+    def after_update(self, x: Tensor, extra: list[Tensor]) -> dict[str, float]:
+        """One step of D: the VAE step's detached codes of ``x`` against permuted codes of ``extra[0]``."""
+        z, self._step_codes = self._step_codes, None
+        if z is None or len(z) != len(x):
+            raise RuntimeError("FactorVAE.after_update needs the codes of the VAE step on x; call training_step")
         with torch.no_grad():
-            z = self.sample_code(*self.encode(x[: 2 * n]))
-        loss, accuracy = self.discriminator_loss(z[:n], z[n:])
+            z_other = self.sample_code(*self.encode(extra[0]))
+        loss, accuracy = self.discriminator_loss(z, z_other)
         loss_value = self.optimizer_step("discriminator", loss)
         return {"discriminator_loss": loss_value, "discriminator_accuracy": float(accuracy)}

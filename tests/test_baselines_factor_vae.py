@@ -1,4 +1,6 @@
-"""Tests for gwrep.baselines.factor_vae (baselines/factor_vae.py): TC term and gradient routing."""
+"""Tests for gwrep.baselines.factor_vae (baselines/factor_vae.py): TC term, two minibatches, gradient routing."""
+import copy
+
 import pytest
 import torch
 
@@ -48,35 +50,45 @@ def test_tc_term_reaches_the_encoder_through_the_discriminator():
 
 def test_discriminator_step_sends_no_gradient_into_the_encoder_and_moves_only_d():
     model = _model()
+    x, x_other = binary_squares(4), binary_squares(4, seed=1)
+    model.loss(x)  # the VAE step's codes, as training_step computes them (no backward here)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    logs = model.inner_updates(binary_squares(8))
+    logs = model.after_update(x, [x_other])
     assert set(logs) == {"discriminator_loss", "discriminator_accuracy"}
     assert all(p.grad is None for p in model.encoder.parameters())
     assert all(p.grad is None for p in model.decoder.parameters())
     after = model.state_dict()
     moved = {k for k in before if not torch.equal(before[k], after[k])}
     assert moved and all(k.startswith("discriminator.") for k in moved)
+    with pytest.raises(RuntimeError, match="codes of the VAE step"):
+        model.after_update(x, [x_other])  # the codes are used once
 
 
-def test_discriminator_sees_the_first_half_against_the_permuted_second_half(monkeypatch):
+def test_step_uses_two_minibatches_as_algorithm_1(monkeypatch):
+    """VAE step on B; then D on B's (detached) VAE-step codes against permuted codes of B',
+    drawn after the VAE update (Kim & Mnih 2018, Algorithm 1)."""
     model = _model()
+    twin = copy.deepcopy(model)
     seen = {}
 
     def spy(z, z_other, generator=None):
         seen["z"], seen["z_other"] = z, z_other
+        seen["vae_step_done"] = not torch.equal(model.encoder.head[-1].weight, twin.encoder.head[-1].weight)
         return FactorVAE.discriminator_loss(model, z, z_other, generator)
 
     monkeypatch.setattr(model, "discriminator_loss", spy)
     x = binary_squares(8)
     torch.manual_seed(0)
-    model.inner_updates(x)
-    assert seen["z"].shape == seen["z_other"].shape == (4, 3)
+    model.training_step(x)
+    assert seen["z"].shape == seen["z_other"].shape == (4, 3) and seen["vae_step_done"]
     assert not seen["z"].requires_grad and not seen["z_other"].requires_grad  # detached codes
-    mean, logvar = model.encode(x)
     torch.manual_seed(0)
-    z = (mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape)).detach()
-    torch.testing.assert_close(seen["z"], z[:4])
-    torch.testing.assert_close(seen["z_other"], z[4:])
+    noise, noise_other = torch.randn(4, 3), torch.randn(4, 3)
+    with torch.no_grad():
+        mean, logvar = twin.encode(x[:4])  # B, before the VAE update
+        mean_other, logvar_other = model.encode(x[4:])  # B', after it (D's step leaves the encoder)
+    torch.testing.assert_close(seen["z"], mean + torch.exp(0.5 * logvar) * noise)
+    torch.testing.assert_close(seen["z_other"], mean_other + torch.exp(0.5 * logvar_other) * noise_other)
 
 
 def test_discriminator_loss_is_cross_entropy_on_permuted_codes():
@@ -92,9 +104,12 @@ def test_discriminator_loss_is_cross_entropy_on_permuted_codes():
     assert float(loss.detach()) == pytest.approx(float(want), rel=1e-5)
 
 
-def test_training_step_needs_two_halves():
-    with pytest.raises(ValueError, match="at least 4"):
+def test_training_step_needs_two_minibatches_of_two():
+    assert FactorVAE.batches_per_step == 2
+    with pytest.raises(ValueError, match="2 batches per step"):
         _model().training_step(binary_squares(3))
+    with pytest.raises(ValueError, match="m >= 2"):
+        _model().training_step(binary_squares(2))
 
 
 def test_defaults_and_optimizers():

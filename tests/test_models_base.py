@@ -1,5 +1,5 @@
-"""Tests for gwrep/models/base.py: the shared training step and its non-finite guard on losses
-and gradients of every player."""
+"""Tests for gwrep/models/base.py: the shared training step, its non-finite guard on losses and
+gradients of every player, and the batches-per-step split."""
 from __future__ import annotations
 
 import pytest
@@ -75,3 +75,16 @@ def test_discriminator_update_is_guarded_too(name, fault, monkeypatch):
         model.training_step(binary_squares(8))
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("discriminator."))
+
+
+def test_split_step_batch():
+    vae = TinyVAE(TinyConfig())
+    x = torch.rand(5, 1, 28, 28)
+    assert vae.split_step_batch(x)[0] is x
+    factor = build_model("factor-vae", **tiny_options("factor-vae"))
+    first, second = factor.split_step_batch(binary_squares(8))
+    assert first.shape[0] == second.shape[0] == 4
+    with pytest.raises(ValueError, match="2 batches per step.*got 7"):
+        factor.split_step_batch(binary_squares(7))
+    with pytest.raises(ValueError, match="m >= 2, got 2"):
+        factor.split_step_batch(binary_squares(2))

@@ -289,3 +289,45 @@ def test_dataset_size_follows_training_set(tmp_path):
     assert run.model.config.dataset_size == 40
     cfg2 = cfg.replace(out=str(tmp_path / "run2"), model_options={"latent_dim": 3, "dataset_size": 1000})
     assert train(cfg2, dataset=ds, progress=False).model.config.dataset_size == 1000
+
+
+def _factor_vae_config(tmp_path, name, **overrides):
+    from baselines_data import TINY_DISCRIMINATOR
+
+    options = dict(model="factor-vae", steps=4, batch_size=4, eval_every=2, val_batches=1, checkpoint_every=2,
+                   log_every=1, patience=0, figures=False, out=str(tmp_path / name),
+                   model_options={"latent_dim": 3, **TINY_DISCRIMINATOR})
+    return TrainConfig(**{**options, **overrides})
+
+
+def _fit_squares(cfg, **kwargs):
+    from baselines_data import binary_squares
+    from torch.utils.data import TensorDataset
+
+    return train(cfg, dataset=TensorDataset(binary_squares(20), torch.zeros(20)),
+                 val_dataset=TensorDataset(binary_squares(4, seed=1), torch.zeros(4)), progress=False, **kwargs)
+
+
+def test_factor_vae_gets_two_batches_per_step_and_resumes_exactly(tmp_path, monkeypatch):
+    from gwrep.baselines.factor_vae import FactorVAE
+
+    sizes, original = [], FactorVAE.training_step
+    monkeypatch.setattr(FactorVAE, "training_step", lambda self, x: sizes.append(len(x)) or original(self, x))
+    straight = _fit_squares(_factor_vae_config(tmp_path, "straight"))
+    assert sizes == [8] * 4  # 2 x batch_size; 20 images give 2 steps per epoch
+    assert straight.summary["epoch"] == 2
+    with pytest.raises(ValueError, match=r"batch_size 12 x 2 batches per step \(factor-vae\)"):
+        _fit_squares(_factor_vae_config(tmp_path, "big", batch_size=12))
+
+    def stop_at_3(step, logs):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    cfg = _factor_vae_config(tmp_path, "resumed")
+    assert _fit_squares(cfg, callbacks=[stop_at_3]).status == "interrupted"
+    resumed = _fit_squares(cfg, resume=True)
+    a, b = weights(straight.dir), weights(resumed.dir)
+    assert_same_state(a, b)
+    for key, value in a["optimizers"]["discriminator"]["state"].items():
+        assert all(torch.equal(torch.as_tensor(v), torch.as_tensor(b["optimizers"]["discriminator"]["state"][key][k]))
+                   for k, v in value.items())

@@ -87,9 +87,16 @@ class Model(nn.Module):
     Optional hooks:
         configure_optimizers() -> dict of optimizers; ``"main"`` is stepped on ``loss``.
         inner_updates(x) -> dict of logged floats; run before the main update (critics).
+        after_update(x, extra) -> dict of logged floats; run after the main update
+            (FactorVAE's discriminator), ``extra`` the step's further batches.
     """
 
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Batches of ``batch_size`` images that one training step consumes. The trainer
+    #: hands :meth:`training_step` one tensor of ``batches_per_step * batch_size`` images;
+    #: the main update uses the first batch, :meth:`after_update` gets the others
+    #: (FactorVAE: 2, the second minibatch of Kim & Mnih 2018, Algorithm 1).
+    batches_per_step: ClassVar[int] = 1
     #: The registry name this instance was built under (set by :func:`gwrep.registry`).
     registry_name: str = ""
 
@@ -123,6 +130,11 @@ class Model(nn.Module):
 
     def inner_updates(self, x: Tensor) -> dict[str, float]:
         """Updates of auxiliary players (critic, discriminator) before the main step."""
+        return {}
+
+    def after_update(self, x: Tensor, extra: list[Tensor]) -> dict[str, float]:
+        """Updates of auxiliary players after the main step on ``x``; ``extra`` holds the
+        step's other ``batches_per_step - 1`` batches. Default: nothing."""
         return {}
 
     # --------------------------------------------------------------- provided
@@ -167,18 +179,32 @@ class Model(nn.Module):
         return self.decode(self.represent(x))
 
     def training_step(self, x: Tensor) -> dict[str, float]:
-        """One update of every player on batch ``x``; returns named losses as floats.
+        """One update of every player; returns named losses as floats.
 
-        Raises :class:`NonFiniteLossError` when a loss, one of its terms or a gradient
-        is NaN or infinite, before the optimizer concerned moves anything.
+        ``x`` holds ``batches_per_step`` batches one after the other: inner updates, the
+        main update and :meth:`after_update` use the first, ``after_update`` also gets
+        the rest. Raises :class:`NonFiniteLossError` when a loss, one of its terms or a
+        gradient is NaN or infinite, before the optimizer concerned moves anything.
         """
         self.train()
-        x = x.to(self.device)
+        batches = self.split_step_batch(x.to(self.device))
+        x = batches[0]
         logs = dict(self.inner_updates(x))
         loss, terms = self.loss(x)
         self.optimizer_step("main", loss, terms)
+        logs.update(self.after_update(x, batches[1:]))
         self.step += 1
         return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}, **logs}
+
+    def split_step_batch(self, x: Tensor) -> list[Tensor]:
+        """The ``batches_per_step`` equal batches of a step's images ``x`` (ValueError if they do not divide)."""
+        k = self.batches_per_step
+        if k == 1:
+            return [x]
+        if x.shape[0] < k or x.shape[0] % k:
+            raise ValueError(f"{type(self).__name__} takes {k} batches per step: a step batch of {k} x m images, "
+                             f"got {x.shape[0]}")
+        return list(x.chunk(k))
 
     def optimizer_step(self, name: str, loss: Tensor, terms: Mapping[str, Tensor] | None = None) -> float:
         """Zero optimizer ``name``'s gradients, backpropagate ``loss``, check, step; returns the loss.

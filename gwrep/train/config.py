@@ -55,7 +55,9 @@ class TrainConfig(Config):
             :data:`DEFAULT_MINUTES`-minute budget.
         max_minutes: wall-clock budget of this invocation; the run stops (with a checkpoint)
             when it is spent. ``None``: no budget.
-        batch_size: training batch size (incomplete last batches are dropped).
+        batch_size: training batch size (incomplete last batches are dropped). A model that
+            takes several minibatches per step (``batches_per_step``: FactorVAE's 2) gets
+            that many batches of this size each step.
         seed: seeds model initialisation, data order and every random draw.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         val_fraction: if > 0, hold out this seeded fraction of the training split for

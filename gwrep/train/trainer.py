@@ -7,6 +7,9 @@ Around it the trainer keeps the run folder (:mod:`gwrep.train.run`): metrics lin
 atomic checkpoints (last and best), early stopping on the validation loss, a time
 budget, exact resumption, a non-finite-loss stop and a clean Ctrl-C (or SIGTERM).
 
+A model that declares ``batches_per_step = k`` (FactorVAE: 2) gets ``k * batch_size``
+images per step (``batch_size`` stays the size of one minibatch).
+
 Exactness: the data order is a function of (seed, epoch) (:mod:`gwrep.train.sampler`),
 validation runs under a forked and re-seeded torch RNG, and a checkpoint stores the
 model, every optimizer, the Python/NumPy/torch RNG states and the data position, so an
@@ -160,9 +163,13 @@ class _Trainer:
                                                          "image_shape": model_config.image_shape})
         self.model.to(self.device)
         self.model.optimizers  # build them now, on the device
-        if config.batch_size > len(self.train_set):  # before the run folder is written, so a retry can reuse it
-            raise ValueError(f"batch_size {config.batch_size} is larger than the data set ({len(self.train_set)} items)")
-        self.steps_per_epoch = len(self.train_set) // config.batch_size
+        per_step = self.model.batches_per_step
+        self.step_batch = config.batch_size * per_step  # images one training step consumes
+        if self.step_batch > len(self.train_set):  # before the run folder is written, so a retry can reuse it
+            taken = f" x {per_step} batches per step ({config.model})" if per_step > 1 else ""
+            raise ValueError(f"batch_size {config.batch_size}{taken} is larger than the data set "
+                             f"({len(self.train_set)} items)")
+        self.steps_per_epoch = len(self.train_set) // self.step_batch
         self.total_steps = config.planned_steps(self.steps_per_epoch)
         self.val_batches = self._validation_batches()
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_val": None, "best_step": None,
@@ -318,7 +325,7 @@ class _Trainer:
         cfg, state = self.config, self.state
         budget = cfg.time_budget_minutes
         while state["step"] < self.total_steps:
-            sampler = EpochBatchSampler(len(self.train_set), cfg.batch_size, cfg.seed, state["epoch"],
+            sampler = EpochBatchSampler(len(self.train_set), self.step_batch, cfg.seed, state["epoch"],
                                         start_batch=state["batch_in_epoch"])
             loader = DataLoader(self.train_set, batch_sampler=sampler, num_workers=cfg.num_workers,
                                 pin_memory=self.device.type == "cuda",
