@@ -16,11 +16,13 @@ E(z) = -log sum_k phi_k N(z; mu_k, Sigma_k), and the loss (Eq. 7)
 
 Covariances get ``covariance_jitter`` on the diagonal and are factorised by Cholesky.
 The OoD score is E(z) under mixture parameters kept as buffers (saved with the
-weights): exponential moving averages (``gmm_momentum``) of the training batches'
-estimates, or, after :meth:`DAGMM.fit_gmm`, the paper's estimate over the whole
-training set. Differences from the paper: the reconstruction term is the project's
-loss (Bernoulli for gray images; the paper uses the squared error) and the compression
-network is ``config.architecture``. Defaults lambda_1 = 0.1, lambda_2 = 0.005, dropout 0.5
+weights). When training ends, the trainer calls :meth:`DAGMM.on_train_end`, which sets
+them to the paper's estimate, Eq. 5 over the whole training set (:meth:`DAGMM.fit_gmm`),
+for the final model and for the run's best one. Until then (mid-run checkpoints, a model
+stepped by hand) they hold exponential moving averages (``gmm_momentum``) of the
+training batches' estimates, which is not the paper's. Other differences from the paper:
+the reconstruction term is the project's loss (Bernoulli for gray images; the paper
+uses the squared error) and the compression network is ``config.architecture``. Defaults lambda_1 = 0.1, lambda_2 = 0.005, dropout 0.5
 and K = 4, as the paper's KDDCUP set-up.
 """
 from __future__ import annotations
@@ -85,7 +87,7 @@ class DAGMMConfig(ModelConfig):
         lambda_energy: lambda_1, weight of the mean sample energy (default 0.1).
         lambda_cov: lambda_2, weight of the covariance penalty P(Sigma) (default 0.005).
         gmm_momentum: weight of each training batch in the running mixture parameters
-            (default 0.1; the first batch sets them).
+            used until training ends (default 0.1; the first batch sets them).
         covariance_jitter: added to every covariance diagonal before Cholesky (default 1e-6).
     """
 
@@ -176,6 +178,10 @@ class DAGMM(LatentAutoencoder):
         self.gmm_mu.copy_(mu)
         self.gmm_cov.copy_(cov)
         self.gmm_initialized.fill_(True)
+
+    def on_train_end(self, batches: Iterable[Tensor]) -> None:
+        """The mixture of the energy becomes the training-set estimate (:meth:`fit_gmm`, Eq. 5)."""
+        self.fit_gmm(batches)
 
     @torch.no_grad()
     def ood_score(self, x: Tensor) -> Tensor:

@@ -88,3 +88,12 @@ def test_split_step_batch():
         factor.split_step_batch(binary_squares(7))
     with pytest.raises(ValueError, match="m >= 2, got 2"):
         factor.split_step_batch(binary_squares(2))
+
+
+def test_default_hooks_do_nothing():
+    model = TinyVAE(TinyConfig())
+    before = snapshot(model)
+    assert Model.batches_per_step == 1
+    assert model.after_update(torch.rand(2, 1, 28, 28), []) == {}
+    model.on_train_end([torch.rand(2, 1, 28, 28)])
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -331,3 +331,32 @@ def test_factor_vae_gets_two_batches_per_step_and_resumes_exactly(tmp_path, monk
     for key, value in a["optimizers"]["discriminator"]["state"].items():
         assert all(torch.equal(torch.as_tensor(v), torch.as_tensor(b["optimizers"]["discriminator"]["state"][key][k]))
                    for k, v in value.items())
+
+
+@pytest.mark.parametrize("eval_every", [0, 1])
+def test_dagmm_mixture_is_the_training_set_estimate_after_training(tmp_path, eval_every):
+    """on_train_end: the run's model (final, or best validated) and last.pt hold fit_gmm over the training set."""
+    import copy
+
+    from baselines_data import binary_squares
+    from torch.utils.data import TensorDataset
+
+    from gwrep.models.base import load_model
+
+    images = binary_squares(20)
+    cfg = TrainConfig(model="dagmm", steps=2, batch_size=8, eval_every=eval_every, val_batches=1, figures=False,
+                      out=str(tmp_path / "run"), model_options={"latent_dim": 2})
+    run = train(cfg, dataset=TensorDataset(images, torch.zeros(20)),
+                val_dataset=TensorDataset(binary_squares(8, seed=1), torch.zeros(8)), progress=False)
+    run_model = load_model(run.dir / "model")
+    last = copy.deepcopy(run_model)
+    last.load_state_dict(weights(run.dir)["model"])
+    for model in (run_model, last):
+        want = copy.deepcopy(model)
+        want.fit_gmm(images.split(8))
+        for name in ("gmm_phi", "gmm_mu", "gmm_cov"):
+            torch.testing.assert_close(getattr(model, name), getattr(want, name), rtol=0, atol=0)
+    if eval_every:  # best.pt was saved at validation, before training ended: it holds the running averages
+        mid = copy.deepcopy(run_model)
+        mid.load_state_dict(load_checkpoint(run.dir / "checkpoints" / "best.pt")["model"])
+        assert not torch.equal(mid.gmm_mu, run_model.gmm_mu)

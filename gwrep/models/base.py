@@ -16,7 +16,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -89,6 +89,8 @@ class Model(nn.Module):
         inner_updates(x) -> dict of logged floats; run before the main update (critics).
         after_update(x, extra) -> dict of logged floats; run after the main update
             (FactorVAE's discriminator), ``extra`` the step's further batches.
+        on_train_end(batches) -> None; the trainer calls it once training ends
+            (DAGMM fits its mixture on the training set).
     """
 
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
@@ -136,6 +138,10 @@ class Model(nn.Module):
         """Updates of auxiliary players after the main step on ``x``; ``extra`` holds the
         step's other ``batches_per_step - 1`` batches. Default: nothing."""
         return {}
+
+    def on_train_end(self, batches: Iterable[Tensor]) -> None:
+        """Called by the trainer once training ends (completed, early stop, time budget),
+        before the final save, with the training set's image batches. Default: nothing."""
 
     # --------------------------------------------------------------- provided
     @property

@@ -8,7 +8,10 @@ atomic checkpoints (last and best), early stopping on the validation loss, a tim
 budget, exact resumption, a non-finite-loss stop and a clean Ctrl-C (or SIGTERM).
 
 A model that declares ``batches_per_step = k`` (FactorVAE: 2) gets ``k * batch_size``
-images per step (``batch_size`` stays the size of one minibatch).
+images per step (``batch_size`` stays the size of one minibatch). When training ends
+(completed, early stop, time budget) the trainer calls the model's ``on_train_end`` with
+the training set's batches before the final save, on the final model and on the run's
+best one (DAGMM fits its mixture there).
 
 Exactness: the data order is a function of (seed, epoch) (:mod:`gwrep.train.sampler`),
 validation runs under a forked and re-seeded torch RNG, and a checkpoint stores the
@@ -24,7 +27,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -421,14 +424,33 @@ class _Trainer:
         bar.write(message)
         return self._write_summary("interrupted", message, step=kept)
 
+    def _train_batches(self) -> Iterator[torch.Tensor]:
+        """The training set's images in order, in batches of ``batch_size`` (for ``on_train_end``)."""
+        loader = DataLoader(self.train_set, batch_size=self.config.batch_size, shuffle=False,
+                            num_workers=self.config.num_workers,
+                            generator=torch.Generator().manual_seed(self.config.seed))
+        for batch in loader:
+            yield _images(batch)
+
+    def _end_training(self, model: Model) -> None:
+        """``model.on_train_end`` over the training set, under a forked RNG (the run's RNG state stays)."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            model.on_train_end(self._train_batches())
+
     def _finish(self, status: str) -> Run:
         state = self.state
         if status != "early_stopped" and self.val_batches and state["last_eval_step"] != state["step"]:
             self._evaluate()  # the run's reported model is always a validated one
+        self._end_training(self.model)
         self._save_checkpoint("last")
         if state["best_step"] is None:  # never validated: the run's model is the final one
             save_model(self.model, self.dir / MODEL_DIR)
-        best = load_run_model(self.dir, map_location=self.device)
+            best = load_run_model(self.dir, map_location=self.device)
+        else:  # the best model was saved when it was validated: it ends its training too
+            best = load_run_model(self.dir, map_location=self.device)
+            self._end_training(best)
+            save_model(best, self.dir / MODEL_DIR)
         if self.config.figures:
             from gwrep.eval.figures import save_run_figures
 
