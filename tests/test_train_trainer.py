@@ -291,6 +291,30 @@ def test_dataset_size_follows_training_set(tmp_path):
     assert train(cfg2, dataset=ds, progress=False).model.config.dataset_size == 1000
 
 
+def test_fold_small_last_batch():
+    from gwrep.train.trainer import fold_small_last_batch
+
+    sizes = lambda batches: [len(b) for b in batches]  # noqa: E731
+    x = torch.arange(17.0)
+    assert sizes(fold_small_last_batch(list(x.split(8)))) == [8, 9]
+    assert torch.equal(torch.cat(fold_small_last_batch(list(x.split(8)))), x)
+    assert sizes(fold_small_last_batch(list(x[:16].split(8)))) == [8, 8]
+    assert sizes(fold_small_last_batch(list(x[:1].split(8)))) == [1]
+
+
+def test_beta_tcvae_validates_a_trailing_single_image(tmp_path):
+    """9 validation images in batches of 8: the ninth joins the first batch (the TC estimators need 2 codes)."""
+    from baselines_data import binary_squares
+    from torch.utils.data import TensorDataset
+
+    ds = TensorDataset(binary_squares(40), torch.zeros(40))
+    val = TensorDataset(binary_squares(9, seed=1), torch.zeros(9))
+    cfg = TrainConfig(model="beta-tcvae", steps=2, batch_size=8, eval_every=1, figures=False,
+                      out=str(tmp_path / "run"), model_options={"latent_dim": 3})
+    run = train(cfg, dataset=ds, val_dataset=val, progress=False)
+    assert run.status == "completed" and len(run.metrics("val")) == 2
+
+
 def _factor_vae_config(tmp_path, name, **overrides):
     from baselines_data import TINY_DISCRIMINATOR
 

@@ -41,7 +41,7 @@ from gwrep.train.run import (CHECKPOINT_DIR, CONFIG_FILE, FIGURES_DIR, METRICS_F
                              load_run_model, read_metrics)
 from gwrep.train.sampler import EpochBatchSampler, epoch_seed
 
-__all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS"]
+__all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS", "fold_small_last_batch"]
 
 #: ``callback(step, logs)``, called after every step (after its logging, validation and checkpoint).
 Callback = Callable[[int, Mapping[str, float]], None]
@@ -143,6 +143,18 @@ def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def fold_small_last_batch(batches: list[torch.Tensor], min_size: int = 2) -> list[torch.Tensor]:
+    """``batches`` with a last batch of fewer than ``min_size`` images merged into the one before.
+
+    Validation keeps every image, but a trailing batch of one image breaks estimators
+    that need two codes (beta-TCVAE's total correlation, batch covariances); so 9 images
+    in batches of 8 validate as one batch of 9. A lone batch is left as it is.
+    """
+    if len(batches) < 2 or len(batches[-1]) >= min_size:
+        return batches
+    return batches[:-2] + [torch.cat(batches[-2:])]
+
+
 class _Trainer:
     """State and steps of one invocation of :func:`train` (private; use :func:`train`)."""
 
@@ -221,7 +233,10 @@ class _Trainer:
         return dataset, None
 
     def _validation_batches(self) -> list[torch.Tensor]:
-        """The first ``val_batches`` validation batches, in a fixed order, kept in memory."""
+        """The first ``val_batches`` validation batches, in a fixed order, kept in memory.
+
+        A last batch of one image is folded into the one before (:func:`fold_small_last_batch`).
+        """
         if self.val_set is None or self.config.eval_every == 0:
             return []
         # A seeded random subset: split files are often sorted by factor or class, so
@@ -229,7 +244,8 @@ class _Trainer:
         n = len(self.val_set)
         keep = torch.randperm(n, generator=torch.Generator().manual_seed(self.config.seed)).tolist()
         subset = Subset(self.val_set, keep[:self.config.val_batches * self.config.batch_size])
-        return [_images(batch) for batch in DataLoader(subset, batch_size=self.config.batch_size, shuffle=False)]
+        batches = [_images(batch) for batch in DataLoader(subset, batch_size=self.config.batch_size, shuffle=False)]
+        return fold_small_last_batch(batches)
 
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_state(self) -> dict[str, Any]:
