@@ -3,7 +3,8 @@
 Each function implements one equation of its paper and is tested against a hand
 computation (``tests/test_baselines_regularizers.py``):
 
-- :func:`linear_capacity`: AnnealedVAE's capacity schedule (Burgess et al. 2018, Sec. 4).
+- :func:`linear_capacity`, :func:`capacity_penalty`: AnnealedVAE's capacity schedule and
+  its |KL - C| term (Burgess et al. 2018, Sec. 4 and Eq. 8).
 - :func:`covariance_of_mean`, :func:`dip_ii_covariance`, :func:`dip_penalty`: DIP-VAE
   (Kumar et al. 2018, Eq. 6 and 7 and Sec. 3).
 - :func:`pairwise_log_density`, :func:`log_importance_weights`, :func:`tc_decomposition`:
@@ -25,7 +26,9 @@ from gwrep.models.losses import gaussian_log_density
 
 __all__ = [
     "TC_ESTIMATORS",
+    "CAPACITY_FORMS",
     "linear_capacity",
+    "capacity_penalty",
     "covariance_of_mean",
     "dip_ii_covariance",
     "dip_penalty",
@@ -38,6 +41,9 @@ __all__ = [
 #: Minibatch estimators of log q(z) in beta-TCVAE: weighted sampling and stratified sampling.
 TC_ESTIMATORS = ("mws", "mss")
 
+#: Where the absolute value of |KL - C| is taken: per input (the paper) or on the batch mean (dlib).
+CAPACITY_FORMS = ("sample", "batch")
+
 
 def linear_capacity(step: int | Tensor, c_max: float, iteration_threshold: int) -> float:
     """AnnealedVAE capacity C(step) = min(C_max, C_max * step / T) (Burgess et al. 2018).
@@ -49,6 +55,22 @@ def linear_capacity(step: int | Tensor, c_max: float, iteration_threshold: int) 
     [0.0, 10.0, 25.0, 25.0]
     """
     return float(min(c_max, c_max * float(step) / iteration_threshold))
+
+
+def capacity_penalty(kl: Tensor, capacity: float, form: str = "sample") -> Tensor:
+    """|KL - C| on a batch, from per-sample KLs ``kl`` of shape (N,) (Burgess et al. 2018, Eq. 8).
+
+    ``"sample"``: mean_i |KL_i - C| (the paper); ``"batch"``: |mean_i KL_i - C|
+    (disentanglement_lib). Unweighted (gamma is applied by the caller).
+
+    >>> kl = torch.tensor([1.0, 5.0])
+    >>> float(capacity_penalty(kl, 3.0, "sample")), float(capacity_penalty(kl, 3.0, "batch"))
+    (2.0, 0.0)
+    """
+    check_choice("capacity_form", form, CAPACITY_FORMS)
+    if form == "sample":
+        return (kl - capacity).abs().mean()
+    return (kl.mean() - capacity).abs()
 
 
 def covariance_of_mean(mean: Tensor) -> Tensor:

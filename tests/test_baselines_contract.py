@@ -17,7 +17,7 @@ from gwrep.models.base import Model, build_model, load_model
 PINNED = {
     "vae": {},
     "beta-vae": {"beta": 4.0},
-    "annealed-vae": {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100000},
+    "annealed-vae": {"gamma": 1000.0, "c_max": 25.0, "iteration_threshold": 100000, "capacity_form": "sample"},
     "factor-vae": {"gamma": 10.0, "discriminator_hidden": 1000, "discriminator_layers": 6,
                    "discriminator_lr": 1e-4, "discriminator_betas": [0.5, 0.9]},
     "dip-vae-i": {"variant": "i", "lambda_od": 10.0, "lambda_d": None},
