@@ -121,9 +121,17 @@ def pairwise_log_density(z: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:
 
 def log_importance_weights(batch_size: int, dataset_size: int, estimator: str, *,
                            dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> Tensor:
-    """Log-weights w_ij, (B, B), such that q(z_i) ~= sum_j w_ij q(z_i | x_j) (Chen et al. 2018).
+    """Log-weights w_ij, (B, B), of the estimate sum_j w_ij q(z_i | x_j) of log q(z_i) (Chen et al. 2018).
 
-    ``"mws"`` (minibatch weighted sampling, Sec. 4.1): every w_ij = 1 / (N B).
+    ``"mws"`` (minibatch weighted sampling, Sec. 4.1): every w_ij = 1 / (N B), the paper's
+    weights. Their rows sum to 1 / N, not 1, so under MWS sum_j w_ij q(z_i|x_j) is
+    q(z_i) / N up to the estimate (the batch average (1 / B) sum_j q(z_i|x_j) is the
+    estimate of q(z_i) itself), and every log q(z_i) and log q(z_i,d) lies log N below it.
+    The constants have no gradient, so training is unaffected, but the logged values of
+    :func:`tc_decomposition` under MWS are shifted from the batch-average ones: mutual
+    information up by log N, total correlation up by (D - 1) log N, dimension-wise KL
+    down by D log N (their sum, the KL estimate, is unchanged). Read them as relative
+    values; MSS's are on the scale of the true quantities.
     ``"mss"`` (minibatch stratified sampling, Appendix C): with M = B - 1,
     w_ii = 1 / N for the sample's own input, w_i,i+1 (cyclically) = (N - M) / (N M)
     for one other member standing for the data outside the batch, and 1 / M for the

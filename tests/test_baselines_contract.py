@@ -3,15 +3,18 @@
 One table, one row per registered name: resolved defaults, a training step moves the
 weights, a validation step leaves every tensor alone, save/load gives identical outputs,
 OoD scores, codes and samples have the interface's shapes, a short run on procedural
-shapes lowers the loss, and ``gwrep train --model NAME`` runs.
+shapes lowers the loss, every name trains through :func:`gwrep.train.train` (and ``gwrep
+train --model NAME`` runs it; every name through the CLI with ``--runslow``).
 """
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
 import gwrep.baselines
 from baselines_data import BASELINE_NAMES, binary_squares, tiny_options
 from gwrep.cli import main as cli_main
 from gwrep.models.base import Model, build_model, load_model
+from gwrep.train import TrainConfig, train
 
 #: The defaults each name resolves to, beyond ModelConfig's (pins disentanglement_lib's and the papers' values).
 PINNED = {
@@ -155,6 +158,21 @@ def _train_cli(name: str, out) -> int:
                if k != "image_shape"]
     return cli_main(["train", "--model", name, "--steps", "2", "--batch-size", "8", "--image-size", "28",
                      "--eval-every", "0", "--no-figures", "--out", str(out), *options])
+
+
+@pytest.mark.parametrize("name", BASELINE_NAMES)
+def test_every_baseline_trains_through_the_trainer(name, tmp_path):
+    """Two steps of the shared trainer on tiny data, validating 9 images in batches of 8 (a trailing
+    single image), to the saved run model."""
+    options = {k: list(v) if isinstance(v, tuple) else v for k, v in tiny_options(name).items()}
+    cfg = TrainConfig(model=name, steps=2, batch_size=8, eval_every=2, val_batches=2, figures=False,
+                      out=str(tmp_path / "run"), model_options=options)
+    run = train(cfg, dataset=TensorDataset(binary_squares(16), torch.zeros(16)),
+                val_dataset=TensorDataset(binary_squares(9, seed=1), torch.zeros(9)), progress=False)
+    assert run.status == "completed" and run.step == 2
+    assert run.model.registry_name == name and int(run.model.step) == 2
+    val = run.metrics("val")
+    assert len(val) == 1 and torch.isfinite(torch.tensor(val[0]["loss"]))
 
 
 def test_gwrep_train_runs_a_baseline(tmp_path):

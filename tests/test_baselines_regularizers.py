@@ -81,6 +81,26 @@ def test_tc_of_separated_codes_is_the_estimator_constant():
     assert float(tc) == pytest.approx((d - 1) * math.log(n * b), rel=1e-9)
 
 
+def test_mws_logs_values_shifted_by_log_n_from_the_batch_average():
+    """MWS's weights 1 / (N B) make log q(z) the batch-average estimate minus log N: the logged
+    MI is log N higher, TC (D - 1) log N higher, dimension-wise KL D log N lower (docstring)."""
+    b, d, n = 5, 3, 50
+    z, mean, logvar = _codes(b, d, seed=1)
+    got = tc_decomposition(z, mean, logvar, n, "mws")
+    pairs = pairwise_log_density(z, mean, logvar)  # (B, B, D)
+    log_qz = torch.logsumexp(pairs.sum(2), 1) - math.log(b)  # (1 / B) sum_j q(z_i | x_j)
+    log_qzd = torch.logsumexp(pairs, 1) - math.log(b)  # (B, D)
+    log_q_given_x = torch.diagonal(pairs).sum(0)  # (B,)
+    log_p = torch.distributions.Normal(0.0, 1.0).log_prob(z)
+    average = {"mutual_information": (log_q_given_x - log_qz).mean(),
+               "total_correlation": (log_qz - log_qzd.sum(1)).mean(),
+               "dimensionwise_kl": (log_qzd - log_p).sum(1).mean()}
+    shift = {"mutual_information": math.log(n), "total_correlation": (d - 1) * math.log(n),
+             "dimensionwise_kl": -d * math.log(n)}
+    for key in shift:
+        assert float(got[key] - average[key]) == pytest.approx(shift[key], rel=1e-9), key
+
+
 @pytest.mark.parametrize("estimator", ["mws", "mss"])
 def test_importance_weights_rows_sum_to_one_and_are_unbiased(estimator):
     b, n = 6, 40

@@ -95,6 +95,31 @@ def test_mmd_loss_uses_imq_mmd_against_prior_draws():
     assert model.inner_updates(x) == {} and set(model.optimizers) == {"main"}
 
 
+@pytest.mark.parametrize("regularizer", ["mmd", "gan"])
+def test_gaussian_encoder_loss_by_hand(regularizer):
+    """Gaussian encoder: z = mu + exp(logvar / 2) eps, cost and penalty on that sample, and no
+    variance penalty added (as the module says)."""
+    from gwrep.ot import mmd_imq
+
+    name = "wae-mmd" if regularizer == "mmd" else "wae-gan"
+    model = _model(name, encoder="gaussian", lambda_reg=3.0)
+    x = binary_squares(5)
+    loss, terms = loss_with_seed(model, x, seed=4)
+    with torch.no_grad():
+        mean, logvar = model.encoder(x).chunk(2, dim=1)
+        torch.manual_seed(4)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn(5, 3)
+        recon = _bce_sum(x, model.decode_logits(z)).mean()
+        if regularizer == "mmd":
+            penalty = mmd_imq(z, torch.randn(5, 3))  # the prior draws follow the code's noise
+        else:
+            penalty = -torch.log(torch.sigmoid(model.discriminator(z))).mean()
+    assert float(terms["reconstruction"]) == pytest.approx(float(recon), rel=1e-5)
+    assert float(terms[regularizer]) == pytest.approx(float(penalty), rel=1e-5, abs=1e-7)
+    assert float(loss) == pytest.approx(float(recon + 3.0 * penalty), rel=1e-5)
+    assert not torch.allclose(z, mean)  # the sample, not the mean, is decoded and penalised
+
+
 def test_mmd_is_near_zero_for_matching_samples():
     from gwrep.ot import mmd_imq
 
