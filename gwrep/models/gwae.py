@@ -375,20 +375,22 @@ class GWAE(Model):
 
     @torch.no_grad()
     def ood_score(self, x: Tensor) -> Tensor:
-        """Anomaly score -f(G(z), z) with z the encoder mean of x, shape (N,); higher = more anomalous.
+        """Anomaly score f(G(z), z) with z the encoder mean of x, shape (N,); higher = more anomalous.
 
-        The critic is trained to maximise mean f(G(z_p), z_p) - mean f(x, z_q), so it is high
-        on pairs that look like the generative model's (decoded prior samples with their
-        codes) and low on inference pairs. For an in-distribution x the mean code lies in
-        the prior's support and (G(z), z) is a typical generative pair: f is high. An
-        out-of-distribution x is encoded away from that support, so f(G(z), z) drops; the
-        score is therefore the negated critic value.
+        DESIGN.md's score, the critic value itself. The critic is trained to maximise
+        mean f(G(z_p), z_p) - mean f(x, z_q), i.e. to be low on inference pairs (data with
+        their codes). For an in-distribution x the decoded mean code G(z) is close to x and
+        (G(z), z) looks like an inference pair, so f is low; an out-of-distribution x is
+        encoded away from the codes the critic saw and f is high. Checked with data in
+        ``tests/test_gwae.py`` (a briefly trained GWAE ranks uniform noise and inverted
+        images above held-out training-like images, AUROC > 0.9; the negated value ranks
+        them below).
         """
         if self.critic is None:
             raise ValueError("ood_score needs the joint critic; this GWAE was trained with divergence='mmd'")
         was_training = self.training
         self.eval()
         mean, _ = self.encode(x.to(self.device))
-        score = -self.critic(self.decode(mean), mean).squeeze(1)
+        score = self.critic(self.decode(mean), mean).squeeze(1)
         self.train(was_training)
         return score
