@@ -330,7 +330,12 @@ def test_ood_score_is_the_critic_of_the_decoded_mean_code():
 @pytest.mark.slow
 def test_ood_score_ranks_out_of_distribution_images_higher_after_training():
     """The sign of the score, checked with data: after 20 steps on blob images (the authors' 5
-    critic steps each), held-out blobs score below uniform noise and below inverted blobs."""
+    critic steps each), held-out blobs score below uniform noise and below inverted blobs.
+
+    The negated score gives AUROC ~0 here. Over init seeds 0-8 with this recipe, 8 give AUROC 1.0
+    on both sets; seed 6 is a run whose critic has not yet separated the pairs (gap ~0.4 against
+    ~13) and agrees only after 40-60 steps, so the test pins seed 0 rather than claim more.
+    """
     model = _tiny(critic_steps=5)
     train, held = _blobs(256, seed=10), _blobs(64, seed=11)
     g = torch.Generator().manual_seed(0)
