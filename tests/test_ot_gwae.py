@@ -67,6 +67,14 @@ def test_coupled_loss_equals_pot_on_the_normalised_costs():
     assert float(value) == pytest.approx(reference, rel=1e-6)
 
 
+def test_dtype_mismatch_is_an_error_not_a_cast():
+    x, z = torch.rand(6, 3, dtype=torch.float64), torch.rand(6, 2, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"x \(torch.float64, cpu\) and z \(torch.float32, cpu\) differ in dtype"):
+        coupled_gw_loss(x, z)
+    with pytest.raises(ValueError, match="x_decoded .* and z .* differ in dtype"):
+        gwae_gw_loss(x, z, 0.0)
+
+
 def test_coupled_loss_is_differentiable_and_prefers_isometries():
     g = torch.Generator().manual_seed(3)
     z = torch.randn(16, 2, generator=g, dtype=torch.float64)

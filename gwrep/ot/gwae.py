@@ -33,7 +33,15 @@ def _check_pair(x: Tensor, z: Tensor, x_name: str) -> tuple[Tensor, Tensor]:
         raise ValueError(f"need at least 2 samples to compare distances, got {z.shape[0]}")
     check_finite(x_name, x)
     check_finite("z", z)
+    _check_same_kind(x_name, x, z)
     return x.flatten(1), z
+
+
+def _check_same_kind(x_name: str, x: Tensor, z: Tensor) -> None:
+    """x and z must share dtype and device: the loss mixes their distances, and a silent cast would
+    hide a model whose encoder and data disagree."""
+    if x.dtype != z.dtype or x.device != z.device:
+        raise ValueError(f"{x_name} ({x.dtype}, {x.device}) and z ({z.dtype}, {z.device}) differ in dtype or device")
 
 
 def _beta(log_beta: Any, like: Tensor) -> Tensor:
@@ -123,7 +131,7 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     x : Tensor, shape (N, ...)
         The data batch (or decodings), flattened.
     z : Tensor, shape (M, d)
-        The latent batch (N and M may differ).
+        The latent batch (N and M may differ), of x's dtype and device (else ValueError).
     epsilon : float, default 0.5
         Entropic regularisation, relative to normalised costs (unit mean data cost, so the
         gradient entries are of order 1 to 10; values below about 0.1 make the plan of a
@@ -165,6 +173,7 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
         raise ValueError(f"z must have shape (M, d) with M >= 2, got {tuple(z.shape)}")
     check_finite("x", x)
     check_finite("z", z)
+    _check_same_kind("x", x, z)
     epsilon = check_epsilon(epsilon)
     x = x.flatten(1)
     z_scaled = z * (_beta(log_beta, z) / latent_scale(z))
@@ -175,6 +184,6 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
         if float(c) <= 0:
             raise ValueError("all samples of x are identical, so the data costs cannot be normalised")
         x, z_scaled = x / c.sqrt(), z_scaled / c.sqrt()
-    result = gromov_wasserstein_points(x, z_scaled.to(x.dtype), epsilon=epsilon, max_iter=max_iter, tol=tol,
+    result = gromov_wasserstein_points(x, z_scaled, epsilon=epsilon, max_iter=max_iter, tol=tol,
                                        inner_max_iter=inner_max_iter, inner_tol=inner_tol)
     return result.value
