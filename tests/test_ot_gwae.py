@@ -2,6 +2,7 @@
 import math
 import warnings
 
+import numpy as np
 import ot
 import pytest
 import torch
@@ -51,20 +52,53 @@ def test_l_gw_bad_inputs(args, match):
         gwae_gw_loss(*args)
 
 
+def pot_reference(x, z, log_beta, epsilon):
+    """GW between C^X / c and C^Z / c at POT's entropic plan, regularised by epsilon times both mean costs.
+
+    POT's (non-log) Sinkhorn underflows on large costs, so its plan is computed on C^Z / (c m_Z) with
+    epsilon m_X: the same plan (the objective's T-dependent part is linear in the scale of C^Z)."""
+    X = x.flatten(1).numpy()
+    Z = (z * (math.exp(log_beta) / z.std(0).mean())).numpy()
+    C1, C2 = ot.dist(X, X), ot.dist(Z, Z)
+    C1, C2 = C1 / C1.mean(), C2 / C1.mean()
+    p, q = ot.unif(len(X)), ot.unif(len(Z))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the reference must converge too
+        T = ot.gromov.entropic_gromov_wasserstein(C1, C2 / C2.mean(), p, q, epsilon=epsilon * C1.mean())
+    return (C1 ** 2 @ p) @ p + (C2 ** 2 @ q) @ q - 2 * np.sum((C1 @ T @ C2) * T)
+
+
 def test_coupled_loss_equals_pot_on_the_normalised_costs():
     g = torch.Generator().manual_seed(2)
     x = torch.rand(12, 1, 4, 4, generator=g, dtype=torch.float64)
     z = torch.randn(10, 3, generator=g, dtype=torch.float64)
     log_beta = 0.4
     value = coupled_gw_loss(x, z, epsilon=0.5, log_beta=log_beta)
-    X = x.flatten(1).numpy()
-    Z = (z * (math.exp(log_beta) / z.std(0).mean())).numpy()
-    C1, C2 = ot.dist(X, X), ot.dist(Z, Z)
-    c = C1.mean()
+    assert float(value) == pytest.approx(pot_reference(x, z, log_beta, 0.5), rel=1e-6)
+
+
+@pytest.mark.parametrize("log_beta", [0.0, math.log(2.5)])
+def test_coupled_loss_defaults_converge_on_low_dimensional_data(log_beta):
+    """Pixel-like data in R^3 (mean cost 0.5) against unit-std codes in R^2 (mean cost ~4 beta^2): with
+    epsilon relative to the data costs alone, the inner Sinkhorn hit its limit hundreds of times."""
+    g = torch.Generator().manual_seed(5)
+    x, z = torch.rand(20, 3, generator=g, dtype=torch.float64), torch.randn(20, 2, generator=g, dtype=torch.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        reference = ot.gromov.entropic_gromov_wasserstein2(C1 / c, C2 / c, epsilon=0.5)
-    assert float(value) == pytest.approx(reference, rel=1e-6)
+        value = coupled_gw_loss(x, z, log_beta=log_beta)
+    assert float(value) == pytest.approx(pot_reference(x, z, log_beta, 0.5), rel=1e-6)
+
+
+def test_coupled_loss_plan_does_not_depend_on_the_latent_scale():
+    """epsilon scales with the latent costs, so scaling beta by k scales C^Z by k^2 and leaves the plan:
+    the loss is then sum (C^X - k^2 C^Z)^2 T T at one T, a quadratic in k^2 fixed by three values."""
+    g = torch.Generator().manual_seed(6)
+    x, z = torch.rand(12, 3, generator=g, dtype=torch.float64), torch.randn(12, 2, generator=g, dtype=torch.float64)
+    values = [float(coupled_gw_loss(x, z, log_beta=math.log(k))) for k in (1.0, 2.0, 3.0, 4.0)]
+    squares = torch.tensor([1.0, 4.0, 9.0, 16.0], dtype=torch.float64)
+    design = torch.stack([torch.ones(4, dtype=torch.float64), squares, squares ** 2], 1)
+    coef = torch.linalg.lstsq(design[:3], torch.tensor(values[:3], dtype=torch.float64)[:, None]).solution
+    assert float(design[3] @ coef) == pytest.approx(values[3], rel=1e-7)
 
 
 def test_dtype_mismatch_is_an_error_not_a_cast():
@@ -83,7 +117,7 @@ def test_coupled_loss_is_differentiable_and_prefers_isometries():
     log_beta = z.std(0).mean().log().requires_grad_()
     zr = z.clone().requires_grad_()
     iso = coupled_gw_loss(x_iso, zr, log_beta=log_beta)
-    assert float(iso.detach()) < 0.5 * float(coupled_gw_loss(x_far, z))
+    assert float(iso.detach()) < 0.5 * float(coupled_gw_loss(x_far, z, log_beta=float(log_beta.detach())))
     iso.backward()
     for grad in (x_iso.grad, zr.grad, log_beta.grad):
         assert grad is not None and torch.isfinite(grad).all()

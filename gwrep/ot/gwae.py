@@ -44,6 +44,12 @@ def _check_same_kind(x_name: str, x: Tensor, z: Tensor) -> None:
         raise ValueError(f"{x_name} ({x.dtype}, {x.device}) and z ({z.dtype}, {z.device}) differ in dtype or device")
 
 
+def _mean_cost(points: Tensor) -> Tensor:
+    """Mean over all ordered pairs (i, k), i = k included, of ||p_i - p_k||^2 = 2 mean_i ||p_i - mean||^2."""
+    centred = points - points.mean(0)
+    return 2 * (centred * centred).sum(1).mean()
+
+
 def _beta(log_beta: Any, like: Tensor) -> Tensor:
     log_beta = torch.as_tensor(0.0 if log_beta is None else log_beta, dtype=like.dtype, device=like.device)
     if log_beta.numel() != 1 or not bool(torch.isfinite(log_beta.detach()).all()):
@@ -120,8 +126,21 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     - :math:`C^X_{ik} = \|x_i - x_k\|^2 / c` (flattened data),
     - :math:`C^Z_{jl} = (\beta / s)^2 \|z_j - z_l\|^2 / c` with :math:`\beta = e^{\log\beta}` and
       :math:`s` the latent scale of :func:`gwae_gw_loss`,
-    - :math:`c` is the (detached) mean of the unnormalised data costs when ``normalize``
-      (so epsilon is relative to unit costs), else 1.
+    - :math:`c` is the (detached) mean of the unnormalised data costs when ``normalize``, else 1,
+    - :math:`\varepsilon = \texttt{epsilon}\, \bar C^X \bar C^Z` when ``normalize`` (else
+      ``epsilon`` as given), :math:`\bar C` the (detached) mean of a cost matrix over all pairs,
+      so :math:`\bar C^X = 1`.
+
+    Why epsilon is scaled by both means (our choice; the paper has no entropic GW term): over
+    :math:`\Pi(p, q)` the objective's T-dependent part is :math:`-2 \langle C^X T C^Z, T\rangle`,
+    proportional to :math:`\bar C^X \bar C^Z`. With epsilon relative to the data costs alone, a
+    latent scale beta / s that leaves :math:`\bar C^Z \gg 1` (beta at its start 2.5, or data of
+    small variance such as pixels in [0, 1], whose c is far below the ~2d of unit-std codes) made
+    the effective regularisation tiny: the inner Sinkhorn stalled (hundreds of iteration-limit
+    warnings on 32 points in R^3 against R^2). Scaled by both means, the plan depends only on the
+    shapes of the two clouds, not on beta or any scale, and the loss is unchanged in meaning: the
+    GW discrepancy between :math:`C^X` and :math:`C^Z` above, at that plan, which still drives
+    beta / s towards the data's distances.
 
     Solved with :func:`gwrep.ot.gromov_wasserstein_points` (uniform weights); gradients reach
     x, z and log_beta with the plan held fixed (envelope theorem).
@@ -133,13 +152,14 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     z : Tensor, shape (M, d)
         The latent batch (N and M may differ), of x's dtype and device (else ValueError).
     epsilon : float, default 0.5
-        Entropic regularisation, relative to normalised costs (unit mean data cost, so the
-        gradient entries are of order 1 to 10; values below about 0.1 make the plan of a
-        near-isometric pair nearly a permutation and the inner Sinkhorn slow).
+        Entropic regularisation, relative to the product of the two mean normalised costs (see
+        above; values below about 0.1 make the plan of a near-isometric pair nearly a
+        permutation and the inner Sinkhorn slow).
     log_beta : Tensor or float, optional
         Log of the latent scale (default 0, i.e. beta = 1).
     normalize : bool, default True
-        Divide both costs by the mean data cost.
+        Divide both costs by the mean data cost and scale epsilon by the mean latent cost; with
+        False, the raw costs and ``epsilon`` as an absolute regularisation.
     max_iter, tol, inner_max_iter, inner_tol
         Solver limits, as in :func:`gwrep.ot.gromov_wasserstein_points` (tolerances default to
         1e-9 in float64 and 1e-5 in float32).
@@ -179,11 +199,13 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     z_scaled = z * (_beta(log_beta, z) / latent_scale(z))
     if normalize:
         with torch.no_grad():
-            xc = x - x.mean(0)
-            c = 2 * (xc * xc).sum(1).mean()  # mean over all pairs of ||x_i - x_k||^2
+            c = _mean_cost(x)
         if float(c) <= 0:
             raise ValueError("all samples of x are identical, so the data costs cannot be normalised")
         x, z_scaled = x / c.sqrt(), z_scaled / c.sqrt()
+        with torch.no_grad():
+            m_z = float(_mean_cost(z_scaled))  # m_x = 1 after the division
+        epsilon = epsilon * m_z if m_z > 0 else epsilon  # identical codes: C^Z = 0, any epsilon gives T = p q^T
     result = gromov_wasserstein_points(x, z_scaled, epsilon=epsilon, max_iter=max_iter, tol=tol,
                                        inner_max_iter=inner_max_iter, inner_tol=inner_tol)
     return result.value
