@@ -68,8 +68,10 @@ class GWAEConfig(ModelConfig):
         prior_options: keyword options of the prior (e.g. ``{"num_components": 10}`` for gmp).
         gw_term: ``"paper"`` (sample estimator on prior samples) or ``"entropic"`` (entropic GW
             between the data batch and the encoded batch).
-        gw_epsilon: entropic regularisation of the ``"entropic"`` GW term (relative to the
-            mean data cost, see :func:`gwrep.ot.coupled_gw_loss`).
+        gw_epsilon: entropic regularisation of the ``"entropic"`` GW term, relative to the
+            product of the two mean normalised costs (see :func:`gwrep.ot.coupled_gw_loss`);
+            0.2 converges without iteration-limit warnings on 64-image batches of shapes3d at
+            28x28 and 64x64 against 10-d codes, 0.05 did not at 28x28.
         gw_max_iter, gw_tol: outer iteration limit and (outer and inner Sinkhorn) tolerance of the
             entropic GW solver.
         coef_gw, coef_w, coef_d, coef_h: weights of L_GW, L_W, L_D, L_H (1, 1, 1, 0.03).
@@ -99,7 +101,7 @@ class GWAEConfig(ModelConfig):
     prior: str = "fnp"
     prior_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     gw_term: str = "paper"
-    gw_epsilon: float = 0.05
+    gw_epsilon: float = 0.2
     gw_max_iter: int = 100
     gw_tol: float = 1e-6
     coef_gw: float = 1.0
@@ -347,7 +349,6 @@ class GWAE(Model):
             check_finite_outputs(int(self.step), encoder={"mean": mean, "logvar": logvar})
             x_p, z_p = self._generative_pairs(x.shape[0])
         std = torch.exp(0.5 * logvar)
-        opt = self.optimizers["critic"]
         logs: dict[str, Tensor] = {}  # the last critic step's values
         for step in range(c.critic_steps):
             if c.critic_resample and step > 0:
@@ -355,10 +356,7 @@ class GWAE(Model):
             z_q = mean + std * torch.randn_like(std)
             with parametrize.cached():  # spectral-normalised weights computed once for the step's two passes
                 loss, logs = critic_objective(self.critic, x, z_q, x_p, z_p, c.gp_coef, c.critic_drift)
-            check_finite_outputs(int(self.step), critic={"critic_loss": loss})  # before NaN reaches its weights
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            self.optimizer_step("critic", loss, logs)  # checks loss and gradients before NaN reaches its weights
         return {k: float(v) for k, v in logs.items()}
 
     def component_posterior(self, x: Tensor) -> Tensor:
