@@ -158,6 +158,27 @@ def test_interrupt_inside_a_step_keeps_the_last_checkpoint(tmp_path, monkeypatch
     assert straight.metrics() == resumed.metrics()
 
 
+def test_interrupt_while_finishing_keeps_the_final_step(tmp_path, monkeypatch):
+    """Ctrl-C after the last step (in the final validation, hook or figures) keeps last.pt at
+    the final step with no traceback; --resume then only finishes the run."""
+    from gwrep.train import trainer as trainer_module
+
+    def interrupted(self, model):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_module._Trainer, "_end_training", interrupted)
+    cfg = config(tmp_path, steps=12)  # checkpoint_every=7: without the final save last.pt stays at step 7
+    run = fit(cfg)
+    assert run.status == "interrupted" and "while finishing" in run.summary["message"]
+    assert weights(run.dir)["trainer"]["step"] == 12
+    monkeypatch.undo()
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+    resumed = fit(cfg, resume=True)
+    assert resumed.status == "completed" and resumed.step == 12
+    assert_same_state(weights(fit(config(tmp_path, "straight", steps=12)).dir), weights(resumed.dir),
+                      ignore=("minutes", "best_val", "best_step", "bad_evals", "last_eval_step"))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_stop_signal_stops_after_the_current_step(tmp_path, signum):
     def stop(step, logs):

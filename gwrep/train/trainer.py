@@ -193,6 +193,7 @@ class _Trainer:
         self.interrupt_requested = False
         #: The step under way (its update, bookkeeping, validation and checkpoint), else None.
         self.step_in_progress: int | None = None
+        self.finishing = False  # the steps are done and saved; final validation, hooks, figures run
 
     # ------------------------------------------------------------------ set-up
     def _check_resumable(self, config: TrainConfig) -> None:
@@ -339,6 +340,11 @@ class _Trainer:
             raise KeyboardInterrupt
         self.interrupt_requested = True
 
+    def _stop_if_interrupted(self) -> None:
+        """Raise KeyboardInterrupt if a stop signal came in (checked between steps and finishing phases)."""
+        if self.interrupt_requested:
+            raise KeyboardInterrupt
+
     def _train_steps(self, bar: Any, started: float) -> str:
         """Run steps until done; returns the stop reason."""
         cfg, state = self.config, self.state
@@ -370,8 +376,7 @@ class _Trainer:
                 for callback in self.callbacks:
                     callback(state["step"], logs)
                 bar.update(1)
-                if self.interrupt_requested:
-                    raise KeyboardInterrupt
+                self._stop_if_interrupted()
                 if budget is not None and (time.monotonic() - started) / 60 >= budget:
                     stop = stop or "time_budget"
                 if stop is not None:
@@ -402,6 +407,11 @@ class _Trainer:
                    disable=None if self.progress is None else not self.progress)
         try:
             status = self._train_steps(bar, started)
+            # The steps are done: keep them whatever happens while finishing (an interrupt or
+            # a crash in the final validation, the end-of-training hook or the figures).
+            self._save_checkpoint("last")
+            self.finishing = True
+            return self._finish(status)
         except KeyboardInterrupt:
             summary = self._interrupted(bar)
             return Run(self.dir, self.config, summary)
@@ -420,12 +430,17 @@ class _Trainer:
                 signal.signal(sig, handler)
             if self.tensorboard is not None:
                 self.tensorboard.close()
-        return self._finish(status)
 
     def _interrupted(self, bar: Any) -> dict[str, Any]:
         """Save last.pt after a clean stop; keep it as it is when a step was cut in half."""
         last = self.dir / CHECKPOINT_DIR / "last.pt"
         resume = f"continue with: gwrep train --resume {self.dir}"
+        if self.finishing:  # last.pt already holds the final step; resuming only finishes the run
+            message = (f"interrupted after the last step ({self.state['step']}) while finishing the run (final "
+                       f"validation, end-of-training hook, figures); checkpoint {last} is kept; "
+                       f"finish with: gwrep train --resume {self.dir}")
+            bar.write(message)
+            return self._write_summary("interrupted", message)
         if self.step_in_progress is None:
             self._save_checkpoint("last")
             message = f"interrupted at step {self.state['step']}; checkpoint saved to {last}; {resume}"
@@ -458,6 +473,7 @@ class _Trainer:
         state = self.state
         if status != "early_stopped" and self.val_batches and state["last_eval_step"] != state["step"]:
             self._evaluate()  # the run's reported model is always a validated one
+        self._stop_if_interrupted()
         self._end_training(self.model)
         self._save_checkpoint("last")
         if state["best_step"] is None:  # never validated: the run's model is the final one
@@ -467,6 +483,7 @@ class _Trainer:
             best = load_run_model(self.dir, map_location=self.device)
             self._end_training(best)
             save_model(best, self.dir / MODEL_DIR)
+        self._stop_if_interrupted()
         if self.config.figures:
             from gwrep.eval.figures import save_run_figures
 
