@@ -29,6 +29,12 @@ of the critic objective is unchanged, its variance is not. The main loss then
 backpropagates through the same pass, with the critic's parameters frozen and both
 critic evaluations in one batch.
 ``benchmarks/train_step.py`` measures the difference.
+
+Update order. The authors' step runs the main update first and then the critic steps on
+the same batch; here the critic steps come first (the usual WGAN order), which is what lets
+one generator pass serve both players. Over a run both are the same alternation of critic
+and main updates, shifted by half a step: the critic sees each batch before the generator
+has moved on it rather than after.
 """
 from __future__ import annotations
 
