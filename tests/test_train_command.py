@@ -103,3 +103,14 @@ def test_default_model_end_to_end(tmp_path):
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
         "loss_curves.png", "reconstructions.png", "samples.png", "traversals.png"]
     assert json.loads((out / "run.json").read_text())["status"] == "completed"
+
+
+def test_data_root_takes_the_set_subfolder_when_there(tmp_path):
+    """--data-root DIR means DIR/<data> when that folder exists (the shared data layout), else DIR, as gwrep eval/ood."""
+    (tmp_path / "mnist").mkdir()
+    options = command.config_options(parse(["--data", "mnist", "--data-root", str(tmp_path)]))
+    assert options["data_root"] == str(tmp_path / "mnist")
+    options = command.config_options(parse(["--data", "mnist", "--data-root", str(tmp_path / "mnist")]))
+    assert options["data_root"] == str(tmp_path / "mnist")
+    options = command.config_options(parse(["--data", "omniglot", "--data-root", str(tmp_path)]))
+    assert options["data_root"] == str(tmp_path)  # no omniglot/ there: the folder itself, the loader names it

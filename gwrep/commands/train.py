@@ -68,7 +68,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, several_models: bool =
     g.add_argument("--option", action="append", metavar="KEY=VALUE", help="any model option (repeatable)")
     g = parser.add_argument_group("data")
     g.add_argument("--data", help="data set name (default shapes3d, procedural)")
-    g.add_argument("--data-root", help="folder of the real data sets")
+    g.add_argument("--data-root", help="folder of the data set's files, or a folder with one subfolder per set "
+                   "(DIR/<data> is used when it exists, as ../shared/data)")
     g.add_argument("--image-size", type=int, help="image size, 28 or 64 (data option 'image_size')")
     g.add_argument("--channels", type=int, help="1 (gray) or 3 (colour) (data option 'channels')")
     g.add_argument("--data-option", action="append", metavar="KEY=VALUE", help="any data option (repeatable)")
@@ -112,6 +113,11 @@ def config_options(args: argparse.Namespace, base: dict[str, Any] | None = None)
         options["data_options"] = data_options
     if getattr(args, "no_figures", False):
         options["figures"] = False
+    if args.data_root is not None:  # the rule of gwrep eval/ood: DIR/<set> when that folder exists, else DIR
+        from gwrep.commands._runs import set_root
+        from gwrep.train.config import TrainConfig
+
+        options["data_root"] = set_root(args.data_root, options.get("data") or TrainConfig.data)
     if args.epochs is not None and args.steps is None:
         options.pop("steps", None)  # --epochs replaces a file's steps
     if args.steps is not None and args.epochs is None:
