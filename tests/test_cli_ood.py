@@ -126,16 +126,6 @@ def test_ood_small_out_set_uses_all(tmp_path, calls, capsys):
     assert json.loads((run_dir / "ood.json").read_text())["protocol"]["num_out"] == 20
 
 
-def test_set_root(tmp_path):
-    from gwrep.commands._runs import set_root
-
-    (tmp_path / "mnist").mkdir()
-    assert set_root(tmp_path, "mnist") == str(tmp_path / "mnist")
-    assert set_root(tmp_path, "omniglot") == str(tmp_path)  # the set's own folder
-    assert set_root(tmp_path, "shapes2d") is None  # procedural
-    assert set_root(None, "mnist") is None
-
-
 @pytest.mark.slow
 def test_ood_real_mnist_omniglot(tmp_path, data_root):
     """The real loaders: MNIST test split vs Omniglot evaluation alphabets, clean protocol, 500 each."""

@@ -60,3 +60,14 @@ def test_protocols_on_real_data(data_root):
 def test_bad_calls(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_dataset_root(tmp_path):
+    """--data-root DIR: DIR/<set> when that folder exists, else DIR; None for procedural sets."""
+    from gwrep.data import dataset_root
+
+    (tmp_path / "mnist").mkdir()
+    assert dataset_root(tmp_path, "mnist") == str(tmp_path / "mnist")
+    assert dataset_root(tmp_path, "omniglot") == str(tmp_path)  # the set's own folder
+    assert dataset_root(tmp_path, "shapes2d") is None  # procedural
+    assert dataset_root(None, "mnist") is None

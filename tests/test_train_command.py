@@ -105,12 +105,13 @@ def test_default_model_end_to_end(tmp_path):
     assert json.loads((out / "run.json").read_text())["status"] == "completed"
 
 
-def test_data_root_takes_the_set_subfolder_when_there(tmp_path):
-    """--data-root DIR means DIR/<data> when that folder exists (the shared data layout), else DIR, as gwrep eval/ood."""
+def test_data_root_takes_the_set_subfolder_when_there(tmp_path, capsys):
+    """--data-root DIR means DIR/<data> when that folder exists (the shared data layout), else DIR,
+    as gwrep eval/ood; the trainer applies it, so sweeps over ``data`` get each set's folder."""
     (tmp_path / "mnist").mkdir()
-    options = command.config_options(parse(["--data", "mnist", "--data-root", str(tmp_path)]))
-    assert options["data_root"] == str(tmp_path / "mnist")
-    options = command.config_options(parse(["--data", "mnist", "--data-root", str(tmp_path / "mnist")]))
-    assert options["data_root"] == str(tmp_path / "mnist")
-    options = command.config_options(parse(["--data", "omniglot", "--data-root", str(tmp_path)]))
-    assert options["data_root"] == str(tmp_path)  # no omniglot/ there: the folder itself, the loader names it
+    assert main(["train", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert f"not found in {tmp_path / 'mnist'}" in capsys.readouterr().err
+    assert main(["train", "--data", "omniglot", "--data-root", str(tmp_path), "--out", str(tmp_path / "run2")]) == 2
+    assert str(tmp_path) in capsys.readouterr().err  # no omniglot/ there: the folder itself, named by the loader
+    assert main(["train", "--data", "shapes2d", "--data-root", str(tmp_path), "--out", str(tmp_path / "run3")]) == 2
+    assert "procedural and takes no root" in capsys.readouterr().err

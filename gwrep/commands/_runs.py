@@ -10,22 +10,7 @@ from typing import Any, Sequence
 
 from gwrep.config import atomic_write_text
 
-__all__ = ["set_root", "open_runs", "run_path", "run_label", "write_json", "markdown_table", "mean_std"]
-
-
-def set_root(folder: str | os.PathLike | None, name: str) -> str | None:
-    """The files folder of data set ``name`` given ``--data-root folder``.
-
-    ``folder/name`` when that is a folder (a data folder with one subfolder per set, like
-    the shared data folder), else ``folder`` itself (the set's own files); None for
-    procedural sets, which take no root. The loader names the path when files are missing.
-    """
-    from gwrep.data import DATASETS
-
-    if folder is None or (name in DATASETS and not DATASETS[name].needs_root):
-        return None
-    sub = Path(folder) / name
-    return str(sub) if sub.is_dir() else str(folder)
+__all__ = ["open_runs", "run_path", "run_label", "write_json", "markdown_table", "mean_std"]
 
 
 def open_runs(paths: Sequence[str | os.PathLike]) -> list:

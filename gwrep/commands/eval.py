@@ -220,7 +220,7 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     from gwrep import data as gdata
-    from gwrep.commands._runs import open_runs, run_path, set_root, write_json
+    from gwrep.commands._runs import open_runs, run_path, write_json
     from gwrep.config import read_json_file
     from gwrep.train.config import resolve_device
 
@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = run_.config
     device = resolve_device(args.device)
     model = run_.model.to(device).eval()
-    root = set_root(args.data_root, cfg.data) if args.data_root is not None else cfg.data_root
+    root = gdata.dataset_root(args.data_root, cfg.data) if args.data_root is not None else cfg.data_root
     test = gdata.load(cfg.data, root=root, split="test", **cfg.data_options)
     shape_data, shape_model = tuple(test.image_shape), tuple(model.config.image_shape)
     if shape_data != shape_model:

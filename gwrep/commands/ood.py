@@ -118,11 +118,11 @@ def _subset(dataset, num: int | None, seed: int):
 
 def _root(explicit: str | None, parent: str | None, name: str, run_root: str | None) -> str | None:
     """The files folder of set ``name``: ``explicit``, else from ``--data-root``, else the run's."""
-    from gwrep.commands._runs import set_root
+    from gwrep.data import dataset_root
 
     if explicit is not None:
         return explicit
-    return set_root(parent, name) if parent is not None else run_root
+    return dataset_root(parent, name) if parent is not None else run_root
 
 
 def _load(name: str, split: str, root: str | None, options: dict[str, Any], model_shape: tuple[int, ...]):

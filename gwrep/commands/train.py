@@ -113,11 +113,6 @@ def config_options(args: argparse.Namespace, base: dict[str, Any] | None = None)
         options["data_options"] = data_options
     if getattr(args, "no_figures", False):
         options["figures"] = False
-    if args.data_root is not None:  # the rule of gwrep eval/ood: DIR/<set> when that folder exists, else DIR
-        from gwrep.commands._runs import set_root
-        from gwrep.train.config import TrainConfig
-
-        options["data_root"] = set_root(args.data_root, options.get("data") or TrainConfig.data)
     if args.epochs is not None and args.steps is None:
         options.pop("steps", None)  # --epochs replaces a file's steps
     if args.steps is not None and args.epochs is None:

@@ -13,11 +13,11 @@ factors), ``factordata.py`` (factor set classes), ``views.py`` (torch views and 
 ``transforms.py`` (resize, channels, polarity) and ``files.py`` (safe reading, checksums).
 """
 from gwrep.data.base import FactorData
-from gwrep.data.catalog import DATASETS, PROTOCOLS, dataset_names, load, load_factor_data
+from gwrep.data.catalog import DATASETS, PROTOCOLS, dataset_names, dataset_root, load, load_factor_data
 from gwrep.data.factordata import ArrayFactorData, DummyFactorData, GridFactorData, IndexedFactorData, \
     NotAFullGridWarning, TransformedFactorData
 from gwrep.data.space import FactorSpace
 
-__all__ = ["load", "load_factor_data", "dataset_names", "DATASETS", "PROTOCOLS", "FactorData", "FactorSpace",
-           "IndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData", "TransformedFactorData",
-           "NotAFullGridWarning"]
+__all__ = ["load", "load_factor_data", "dataset_root", "dataset_names", "DATASETS", "PROTOCOLS", "FactorData",
+           "FactorSpace", "IndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData",
+           "TransformedFactorData", "NotAFullGridWarning"]

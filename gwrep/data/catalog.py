@@ -30,7 +30,8 @@ from typing import Any, Callable
 
 from gwrep.data.transforms import ImageTransform
 
-__all__ = ["DataEntry", "DATASETS", "PROTOCOLS", "COMMON_OPTIONS", "load", "load_factor_data", "dataset_names"]
+__all__ = ["DataEntry", "DATASETS", "PROTOCOLS", "COMMON_OPTIONS", "load", "load_factor_data", "dataset_names",
+           "dataset_root"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,19 @@ def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransf
         raise ValueError(f"seed must be an int, got {seed!r}")
     transform = ImageTransform(merged.pop("image_size", None), merged.pop("channels", None))
     return entry, transform, seed, merged
+
+
+def dataset_root(folder: str | Path | None, name: str) -> str | None:
+    """The files folder of data set ``name`` given a data folder (``--data-root``).
+
+    ``folder/name`` when that is a folder (a data folder with one subfolder per set, like
+    the shared data folder), else ``folder`` itself (the set's own files); None for
+    procedural sets, which take no root. The loader names the path when files are missing.
+    """
+    if folder is None or (name in DATASETS and not DATASETS[name].needs_root):
+        return None
+    sub = Path(folder) / name
+    return str(sub) if sub.is_dir() else str(folder)
 
 
 def _root(entry: DataEntry, name: str, root: str | Path | None) -> str | Path | None:
