@@ -380,7 +380,8 @@ def test_factor_vae_gets_two_batches_per_step_and_resumes_exactly(tmp_path, monk
 
 @pytest.mark.parametrize("eval_every", [0, 1])
 def test_dagmm_mixture_is_the_training_set_estimate_after_training(tmp_path, eval_every):
-    """on_train_end: the run's model (final, or best validated) and last.pt hold fit_gmm over the training set."""
+    """on_train_end: the run's model (final, or best validated) holds fit_gmm over the training set;
+    last.pt keeps the training state (the running averages), so a resumed run continues exactly."""
     import copy
 
     from baselines_data import binary_squares
@@ -394,14 +395,40 @@ def test_dagmm_mixture_is_the_training_set_estimate_after_training(tmp_path, eva
     run = train(cfg, dataset=TensorDataset(images, torch.zeros(20)),
                 val_dataset=TensorDataset(binary_squares(8, seed=1), torch.zeros(8)), progress=False)
     run_model = load_model(run.dir / "model")
+    want = copy.deepcopy(run_model)
+    want.fit_gmm(images.split(8))
+    for name in ("gmm_phi", "gmm_mu", "gmm_cov"):
+        torch.testing.assert_close(getattr(run_model, name), getattr(want, name), rtol=0, atol=0)
     last = copy.deepcopy(run_model)
     last.load_state_dict(weights(run.dir)["model"])
-    for model in (run_model, last):
-        want = copy.deepcopy(model)
-        want.fit_gmm(images.split(8))
-        for name in ("gmm_phi", "gmm_mu", "gmm_cov"):
-            torch.testing.assert_close(getattr(model, name), getattr(want, name), rtol=0, atol=0)
+    fitted = copy.deepcopy(last)
+    fitted.fit_gmm(images.split(8))
+    assert not torch.equal(last.gmm_mu, fitted.gmm_mu)  # the hook's fit is not in the training state
     if eval_every:  # best.pt was saved at validation, before training ended: it holds the running averages
         mid = copy.deepcopy(run_model)
         mid.load_state_dict(load_checkpoint(run.dir / "checkpoints" / "best.pt")["model"])
         assert not torch.equal(mid.gmm_mu, run_model.gmm_mu)
+
+
+def test_dagmm_resumes_exactly_after_a_time_budget_stop(tmp_path, monkeypatch):
+    """The end-of-training mixture fit at a budget stop goes to model/, not into last.pt's training state."""
+    from baselines_data import binary_squares
+    from torch.utils.data import TensorDataset
+
+    data = TensorDataset(binary_squares(40), torch.zeros(40))
+
+    def fit_dagmm(name, **overrides):
+        cfg = TrainConfig(**{**dict(model="dagmm", steps=10, batch_size=8, eval_every=0, figures=False,
+                                    checkpoint_every=100, out=str(tmp_path / name),
+                                    model_options={"latent_dim": 2}), **overrides})
+        return cfg, train(cfg, dataset=data, progress=False)
+
+    _, straight = fit_dagmm("straight")
+    clock = iter(range(10**6))
+    monkeypatch.setattr("gwrep.train.trainer.time.monotonic", lambda: 60.0 * next(clock))
+    cfg, first = fit_dagmm("budget", max_minutes=3.0)
+    assert first.status == "time_budget" and 0 < first.step < 10
+    monkeypatch.undo()
+    second = train(cfg.replace(max_minutes=None), dataset=data, resume=True, progress=False)
+    assert second.step == 10
+    assert_same_state(weights(straight.dir), weights(second.dir))

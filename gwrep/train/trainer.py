@@ -135,6 +135,16 @@ def _absolute(data_root: str | None) -> str | None:
     return None if data_root is None else str(Path(data_root).expanduser().resolve())
 
 
+def _data_root(config: TrainConfig) -> str | None:
+    """The files folder of ``config.data``: DIR/<data> when that folder exists, else DIR (as gwrep eval/ood), absolute."""
+    from gwrep.data import dataset_root
+
+    if config.data_root is None:
+        return None
+    # A procedural set keeps the root it was given, so that its loader refuses it by name.
+    return _absolute(dataset_root(config.data_root, config.data) or config.data_root)
+
+
 def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "image_shape"}
 
@@ -161,7 +171,7 @@ class _Trainer:
     def __init__(self, config: TrainConfig, dataset: Dataset | None, val_dataset: Dataset | None, resume: bool,
                  callbacks: list[Callback], progress: bool | None):
         self.dir = Path(config.out) if config.out else _default_run_dir(config)
-        config = config.replace(out=str(self.dir), data_root=_absolute(config.data_root))
+        config = config.replace(out=str(self.dir), data_root=_data_root(config))
         if resume:
             self._check_resumable(config)
         elif (self.dir / CONFIG_FILE).exists():
@@ -194,6 +204,7 @@ class _Trainer:
         #: The step under way (its update, bookkeeping, validation and checkpoint), else None.
         self.step_in_progress: int | None = None
         self.finishing = False  # the steps are done and saved; final validation, hooks, figures run
+        self.saved_step: int | None = None  # the step last.pt holds (None: not written by this invocation)
 
     # ------------------------------------------------------------------ set-up
     def _check_resumable(self, config: TrainConfig) -> None:
@@ -254,10 +265,20 @@ class _Trainer:
                 "rng": capture_rng_state(), "trainer": dict(self.state, log_sums=dict(self.state["log_sums"]))}
 
     def _save_checkpoint(self, name: str) -> Path:
-        return save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
+        path = save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
+        if name == "last":
+            self.saved_step = self.state["step"]
+        return path
+
+    def _last_saved_step(self) -> int:
+        """The step of last.pt: known when this invocation wrote it, else read from the file."""
+        if self.saved_step is None:
+            self.saved_step = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
+        return self.saved_step
 
     def _restore(self) -> None:
         ckpt = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt", map_location=self.device)
+        self.saved_step = ckpt["trainer"]["step"]
         self.model.load_state_dict(ckpt["model"])
         self.model.load_optimizer_state(ckpt["optimizers"])
         restore_rng_state(ckpt["rng"])
@@ -409,14 +430,15 @@ class _Trainer:
             status = self._train_steps(bar, started)
             # The steps are done: keep them whatever happens while finishing (an interrupt or
             # a crash in the final validation, the end-of-training hook or the figures).
-            self._save_checkpoint("last")
+            if self.saved_step != self.state["step"]:
+                self._save_checkpoint("last")
             self.finishing = True
             return self._finish(status)
         except KeyboardInterrupt:
             summary = self._interrupted(bar)
             return Run(self.dir, self.config, summary)
         except NonFiniteLossError as err:
-            good = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
+            good = self._last_saved_step()
             message = (f"{err} Training stopped; the last good checkpoint is "
                        f"{self.dir / CHECKPOINT_DIR / 'last.pt'} (step {good}).")
             self._write_summary("failed", message)
@@ -449,7 +471,7 @@ class _Trainer:
         # A second Ctrl-C inside a step may land between two players' updates: the model
         # is half-updated while the trainer's step is still the previous one. Saving it
         # would make resumption inexact and lose the good checkpoint.
-        kept = load_checkpoint(last)["trainer"]["step"]
+        kept = self._last_saved_step()
         message = (f"interrupted inside step {self.step_in_progress}, which was left incomplete; not saved, "
                    f"{last} (step {kept}) is kept; {resume}")
         bar.write(message)
@@ -463,26 +485,38 @@ class _Trainer:
         for batch in loader:
             yield _images(batch)
 
-    def _end_training(self, model: Model) -> None:
-        """``model.on_train_end`` over the training set, under a forked RNG (the run's RNG state stays)."""
+    def _end_training(self, model: Model) -> bool:
+        """``model.on_train_end`` over the training set, under a forked RNG (the run's RNG state stays).
+
+        Returns whether the model has a hook (the base class's does nothing: no pass over the data).
+        """
+        if type(model).on_train_end is Model.on_train_end:
+            return False
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             model.on_train_end(self._train_batches())
+        return True
 
     def _finish(self, status: str) -> Run:
+        """Validate the final step if not done, then end the training of the run's model and save it.
+
+        last.pt keeps the training state (the trainer's, with that validation): the
+        ``on_train_end`` hook (DAGMM's mixture fit) changes only the run's model in
+        ``model/``, so a run resumed after a time-budget stop continues exactly.
+        """
         state = self.state
         if status != "early_stopped" and self.val_batches and state["last_eval_step"] != state["step"]:
             self._evaluate()  # the run's reported model is always a validated one
+            self._save_checkpoint("last")
         self._stop_if_interrupted()
-        self._end_training(self.model)
-        self._save_checkpoint("last")
-        if state["best_step"] is None:  # never validated: the run's model is the final one
-            save_model(self.model, self.dir / MODEL_DIR)
+        if state["best_step"] in (None, state["step"]):  # the run's model is the final one
+            if self._end_training(self.model) or state["best_step"] is None:
+                save_model(self.model, self.dir / MODEL_DIR)
             best = load_run_model(self.dir, map_location=self.device)
         else:  # the best model was saved when it was validated: it ends its training too
             best = load_run_model(self.dir, map_location=self.device)
-            self._end_training(best)
-            save_model(best, self.dir / MODEL_DIR)
+            if self._end_training(best):
+                save_model(best, self.dir / MODEL_DIR)
         self._stop_if_interrupted()
         if self.config.figures:
             from gwrep.eval.figures import save_run_figures
