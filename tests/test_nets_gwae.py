@@ -30,6 +30,13 @@ def test_window_conv_equals_conv2d_with_first_and_second_derivatives(side):
             assert torch.allclose(a, b, atol=1e-10)
 
 
+def test_window_conv_refuses_what_conv2d_refuses():
+    """An input smaller than the kernel even with padding (1x1 for 4x4, padding 1) is Conv2d's error, not a value."""
+    conv = WindowConv2d(2, 3, 4, stride=2, padding=1)
+    with pytest.raises(RuntimeError, match="Kernel size"):
+        conv(torch.randn(1, 2, 1, 1))
+
+
 def test_critic_output_equals_plain_convolutions():
     """The critic with WindowConv2d computes what plain Conv2d layers compute, at 64x64 and 28x28."""
     for shape in [(3, 64, 64), (1, 28, 28)]:

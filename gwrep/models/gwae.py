@@ -214,14 +214,16 @@ def check_finite_outputs(step: int, **players: dict[str, Tensor]) -> None:
     diverged net stops training through the trainer's non-finite guard (last good
     checkpoint kept) instead of the ValueError that :mod:`gwrep.ot`'s input checks raise.
     """
-    for player, tensors in players.items():
-        for name, tensor in tensors.items():
-            finite = torch.isfinite(tensor.detach())
-            if not bool(finite.all()):
-                bad = int((~finite).sum())
-                raise NonFiniteLossError(
-                    f"non-finite {player} output {name!r} ({bad} of {finite.numel()} entries NaN or inf) "
-                    f"at step {step}. Lower the learning rate or check the input data.")
+    named = [(player, name, tensor.detach()) for player, tensors in players.items() for name, tensor in tensors.items()]
+    if bool(torch.stack([torch.isfinite(t).all() for _, _, t in named]).all()):  # one device sync
+        return
+    for player, name, tensor in named:  # a failure: find the tensor to name
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            raise NonFiniteLossError(
+                f"non-finite {player} output {name!r} ({bad} of {finite.numel()} entries NaN or inf) "
+                f"at step {step}. Lower the learning rate or check the input data.")
 
 
 @contextlib.contextmanager
@@ -281,20 +283,22 @@ class GWAE(Model):
         return optimizers
 
     def _generator_pass(self, x: Tensor) -> _GeneratorPass:
-        """Encoder, prior and decoder outputs for batch ``x`` (one decoder pass for both code batches)."""
+        """Encoder, prior and decoder outputs for batch ``x`` (one decoder pass for both code batches),
+        checked for NaN/inf once here, the one place a pass is built."""
         n = x.shape[0]
         mean, logvar = self.encode(x)
         z_q = reparameterize(mean, logvar)
         z_p = self.prior(n)
         logits_q, logits_p = self.decode_logits(torch.cat([z_q, z_p])).split(n)
-        return _GeneratorPass(x, mean, logvar, z_q, z_p, logits_q, torch.sigmoid(logits_p))
+        g = _GeneratorPass(x, mean, logvar, z_q, z_p, logits_q, torch.sigmoid(logits_p))
+        g.check_finite(int(self.step))
+        return g
 
     def loss_terms(self, x: Tensor) -> dict[str, Tensor]:
         """The unweighted terms ``gw``, ``w``, ``d``, ``h`` of one batch (with graphs)."""
         c = self.config
         cached, self._cached_pass = self._cached_pass, None
         g = cached if cached is not None and cached.x is x else self._generator_pass(x)
-        g.check_finite(int(self.step))
         if c.gw_term == "paper":
             gw = gwot.gwae_gw_loss(g.x_p, g.z_p, self.log_beta)
         else:
@@ -346,7 +350,6 @@ class GWAE(Model):
         c = self.config
         if c.share_generator_pass:
             g = self._generator_pass(x)
-            g.check_finite(int(self.step))
             self._cached_pass = g if torch.is_grad_enabled() else None
             mean, logvar, x_p, z_p = g.mean.detach(), g.logvar.detach(), g.x_p.detach(), g.z_p.detach()
         else:

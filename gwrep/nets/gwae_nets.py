@@ -100,7 +100,7 @@ class WindowConv2d(nn.Conv2d):
         ph, pw = self.padding if isinstance(self.padding, tuple) else (None, None)
         one_window = (ph is not None and self.groups == 1 and self.padding_mode == "zeros"
                       and self.dilation == (1, 1) and h + ph <= kh and w + pw <= kw
-                      and h + 2 * ph - kh < sh and w + 2 * pw - kw < sw)
+                      and 0 <= h + 2 * ph - kh < sh and 0 <= w + 2 * pw - kw < sw)
         if not one_window:
             return super()._conv_forward(x, weight, bias)
         return F.linear(x.flatten(1), weight[:, :, ph:ph + h, pw:pw + w].flatten(1), bias)[:, :, None, None]
