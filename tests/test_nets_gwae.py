@@ -50,3 +50,50 @@ def test_critic_output_equals_plain_convolutions():
         expected = critic.xz_net(torch.cat([h, critic.z_net(z)], dim=1) / 2)
         assert h.shape == (6, 64)
         assert torch.allclose(critic(x, z), expected, atol=1e-12)
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_parameter_counts_are_the_authors():
+    """64x64x3, d = 64: the counts of vaetc develop_may's ConvGaussianEncoder/ConvDecoder (batch norm off) and
+    gwae's Discriminator, written out layer by layer (weights + biases; 4x4 kernels = 16 taps)."""
+    from gwrep.nets import build_decoder, build_encoder
+
+    d = 64
+    encoder = (3 * 32 * 16 + 32) + (32 * 64 * 16 + 64) + (64 * 128 * 16 + 128) + (128 * 256 * 16 + 256) \
+        + (4096 * 256 + 256) + 2 * (256 * d + d)
+    decoder = (d * 256 + 256) + (256 * 4096 + 4096) + (256 * 128 * 16 + 128) + (128 * 64 * 16 + 64) \
+        + (64 * 32 * 16 + 32) + (32 * 3 * 16 + 3)
+    critic = sum(i * o * 16 + o for i, o in [(3, 8), (8, 16), (16, 32), (32, 64), (64, 128), (128, 256)]) \
+        + (256 * 64 + 64) + (d * 256 + 256) + (256 * 256 + 256) + (256 * 64 + 64) \
+        + (128 * 256 + 256) + (256 * 256 + 256) + (256 * 1 + 1)
+    assert (encoder, decoder, critic) == (1_771_872, 1_759_203, 913_657)
+    shape = (3, 64, 64)
+    assert _count(build_encoder("gwae", shape, 2 * d)) == encoder
+    assert _count(build_decoder("gwae", shape, d)) == decoder
+    assert _count(JointCritic(shape, d)) == critic
+
+
+def test_authors_layers_padding_and_tail():
+    """Replicate padding in the encoder (vaetc's default), a transposed-convolution tail 32 -> C in the decoder;
+    the 5x5 tail only under its own architecture name."""
+    from gwrep.nets import build_decoder, build_encoder
+
+    encoder = build_encoder("gwae", (3, 64, 64), 20)
+    convs = [m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [m.padding_mode for m in convs] == ["replicate"] * 4
+    decoder = build_decoder("gwae", (3, 64, 64), 10)
+    last = list(decoder.net)[-1]
+    assert isinstance(last, torch.nn.ConvTranspose2d) and (last.in_channels, last.out_channels) == (32, 3)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in decoder.modules())
+    tail5 = list(build_decoder("gwae-tail5x5", (3, 64, 64), 10).net)[-1]
+    assert isinstance(tail5, torch.nn.Conv2d) and tail5.kernel_size == (5, 5)
+    # A replicate-padded encoder differs from a zero-padded one at the border only: same shapes, other values.
+    zeros = type(encoder)((3, 64, 64), 20, padding_mode="zeros")
+    zeros.load_state_dict(encoder.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    assert not torch.allclose(encoder(x), zeros(x))
+    with pytest.raises(ValueError, match="padding_mode"):
+        type(encoder)((3, 64, 64), 20, padding_mode="reflect")

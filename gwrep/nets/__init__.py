@@ -28,16 +28,20 @@ ARCHITECTURES: dict[str, tuple[Callable[..., nn.Module], Callable[..., nn.Module
 }
 
 
+#: registered by :mod:`gwrep.nets.gwae_nets` on first use (it imports spectral norm etc.).
+GWAE_ARCHITECTURES = ("gwae", "gwae-tail5x5")
+
+
 def register_architecture(name: str, encoder: Callable[..., nn.Module], decoder: Callable[..., nn.Module]) -> None:
     """Make an encoder/decoder pair available under ``name``."""
     ARCHITECTURES[name] = (encoder, decoder)
 
 
 def _lookup(name: str):
-    if name == "gwae" and name not in ARCHITECTURES:
+    if name in GWAE_ARCHITECTURES and name not in ARCHITECTURES:
         import gwrep.nets.gwae_nets  # noqa: F401  registers itself
     if name not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {name!r}; known: {sorted(set(ARCHITECTURES) | {'gwae'})}")
+        raise ValueError(f"unknown architecture {name!r}; known: {sorted(set(ARCHITECTURES) | set(GWAE_ARCHITECTURES))}")
     return ARCHITECTURES[name]
 
 
