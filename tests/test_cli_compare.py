@@ -56,8 +56,46 @@ def test_compare_labels_by_data_when_runs_differ(tmp_path):
     out = tmp_path / "cmp"
     assert main(["compare", str(a), str(b), "--out", str(out), "--metrics", "psnr"]) == 0
     doc = json.loads((out / "comparison.json").read_text())
-    assert list(doc) == [f"{NAME} (mnist)", f"{NAME} (shapes2d)"]
-    assert list(doc[f"{NAME} (mnist)"]["metrics"]) == ["psnr"]
+    assert list(doc) == [f"{NAME} image_shape=[1, 28, 28] data=mnist", f"{NAME} image_shape=[1, 64, 64] data=shapes2d"]
+    assert doc[f"{NAME} image_shape=[1, 28, 28] data=mnist"]["config"]["data"] == "mnist"
+    assert list(doc[f"{NAME} image_shape=[1, 28, 28] data=mnist"]["metrics"]) == ["psnr"]
+
+
+def _with_config(run_dir, **changes):
+    """Edit the run's config.json (keys of TrainConfig; model_options merged)."""
+    path = run_dir / "config.json"
+    cfg = json.loads(path.read_text())
+    cfg["model_options"].update(changes.pop("model_options", {}))
+    cfg.update(changes)
+    path.write_text(json.dumps(cfg))
+
+
+def test_compare_splits_groups_by_differing_config_keys_and_warns_on_duplicate_seeds(tmp_path, capsys):
+    runs = {}
+    for name, seed, latent, steps in [("z3-s0", 0, 3, 1), ("z3-s1", 1, 3, 1), ("z5-s0", 0, 5, 1),
+                                      ("z5-long-s0", 0, 5, 9), ("z5-long-dup", 0, 5, 9)]:
+        runs[name] = make_run(tmp_path / "sweep", "mnist", image_shape=(1, 28, 28), seed=seed, name=name)
+        _with_config(runs[name], model_options={"latent_dim": latent}, steps=steps)
+        _write(runs[name], "eval.json", {"psnr": float(latent + steps)})
+    (tmp_path / "sweep" / "sweep.json").write_text("{}")
+    out = tmp_path / "cmp"
+    # the shell glob of a sweep folder includes sweep.json: it is left out with a note
+    assert main(["compare", *map(str, sorted((tmp_path / "sweep").iterdir())), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "sweep.json is a file, not a run folder" in printed
+    assert "warning" in printed and "seed(s) [0]" in printed
+    doc = json.loads((out / "comparison.json").read_text())
+    assert sorted(doc) == [f"{NAME} latent_dim=3 steps=1", f"{NAME} latent_dim=5 steps=1", f"{NAME} latent_dim=5 steps=9"]
+    assert doc[f"{NAME} latent_dim=3 steps=1"]["seeds"] == [0, 1]
+    assert doc[f"{NAME} latent_dim=5 steps=9"]["duplicate_seeds"] == [0]
+    assert doc[f"{NAME} latent_dim=5 steps=1"]["metrics"]["psnr"]["mean"] == 6.0
+    table = (out / "comparison.md").read_text()
+    header = [c.strip() for c in table.splitlines()[-6].split("|")]
+    assert header[1:5] == ["model", "model_options.latent_dim", "steps", "seeds"]
+    assert "Warning" in table and "(duplicates!)" in table
+    # the folder itself gives the same groups
+    assert main(["compare", str(tmp_path / "sweep"), "--out", str(tmp_path / "cmp2")]) == 0
+    assert json.loads((tmp_path / "cmp2" / "comparison.json").read_text()).keys() == doc.keys()
 
 
 def test_compare_errors(tmp_path, capsys):
@@ -71,6 +109,9 @@ def test_compare_errors(tmp_path, capsys):
     assert main(["compare", str(a), "--out", str(tmp_path / "o")]) == 2
     assert "ood.json is not valid JSON" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "missing")]) == 2
+    (tmp_path / "no-runs").mkdir()
+    assert main(["compare", str(tmp_path / "no-runs")]) == 2
+    assert "holds none" in capsys.readouterr().err
     (a / "ood.json").unlink()
     (tmp_path / "file").write_text("")
     assert main(["compare", str(a), "--out", str(tmp_path / "file")]) == 2  # --out is a file: one line, no traceback

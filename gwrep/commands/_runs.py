@@ -10,7 +10,10 @@ from typing import Any, Sequence
 
 from gwrep.config import atomic_write_text
 
-__all__ = ["open_runs", "run_path", "run_label", "write_json", "markdown_table", "mean_std"]
+__all__ = ["open_runs", "expand_run_dirs", "run_path", "run_label", "write_json", "markdown_table", "mean_std"]
+
+#: Depth below a given folder searched for run folders (an experiment keeps them in DIR/runs/<name>).
+RUN_SEARCH_DEPTH = 2
 
 
 def open_runs(paths: Sequence[str | os.PathLike]) -> list:
@@ -20,6 +23,48 @@ def open_runs(paths: Sequence[str | os.PathLike]) -> list:
     if not paths:
         raise ValueError("give at least one run folder")
     return [load_run(p) for p in paths]
+
+
+def _is_run(path: Path) -> bool:
+    from gwrep.train.run import CONFIG_FILE
+
+    return (path / CONFIG_FILE).is_file()
+
+
+def expand_run_dirs(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """Run folders named by ``paths``: a run folder itself, or every run folder inside a
+    sweep or experiment folder (searched :data:`RUN_SEARCH_DEPTH` levels down, sorted).
+
+    A plain file (``sweep.json`` from ``runs/sweep/*``) is left out with a printed note; a
+    missing path, or a folder holding no run folder, is an error naming it.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"run folder not found: {path}")
+        if path.is_file():
+            print(f"note: {path} is a file, not a run folder; left out")
+            continue
+        if _is_run(path):
+            found.append(path)
+            continue
+        inside: list[Path] = []
+        level = [path]
+        for _ in range(RUN_SEARCH_DEPTH):
+            level = sorted(c for d in level for c in d.iterdir() if c.is_dir())
+            inside += [c for c in level if _is_run(c)]
+            level = [c for c in level if not _is_run(c)]
+        if not inside:
+            raise FileNotFoundError(f"{path} is not a run folder (no config.json) and holds none "
+                                    f"{RUN_SEARCH_DEPTH} levels down")
+        found += inside
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if len(unique) < len(found):
+        print(f"note: {len(found) - len(unique)} run folder(s) named twice; each is used once")
+    if not unique:
+        raise ValueError("no run folders among " + ", ".join(map(str, paths)))
+    return [Path(p) for p in unique]
 
 
 def run_path(run: Any) -> str:

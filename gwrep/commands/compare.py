@@ -1,10 +1,12 @@
-"""``gwrep compare RUN_DIR ... [--out DIR]``: one table and one figure for several runs.
+"""``gwrep compare RUN_DIR|FOLDER ... [--out DIR]``: one table and one figure for several runs.
 
 Reads the ``summary`` of each run's ``eval.json`` (``gwrep eval``) and ``ood.json``
-(``gwrep ood``), groups runs by model name (and data set, when the runs span several),
-treating runs of one group as seeds, and reports mean ± sample std (ddof=1) per metric:
-printed, as ``comparison.md`` and ``comparison.json``, and as ``comparison.png`` (one
-panel per metric, every seed shown).
+(``gwrep ood``). A sweep or experiment folder stands for every run folder inside it.
+Runs are grouped by model name and by every config key whose value differs between the
+runs (latent size, steps, data set...; shown as columns), so only runs that differ in
+their seed alone are pooled; a group with the same seed twice is warned about. Per group
+it reports mean ± sample std (ddof=1) per metric: printed, as ``comparison.md`` and
+``comparison.json``, and as ``comparison.png`` (one panel per metric, every seed shown).
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ SUMMARY_FILES = ("eval.json", "ood.json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders with eval.json and/or ood.json")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folders with eval.json and/or ood.json, or sweep/experiment folders holding them")
     parser.add_argument("--out", default="runs/comparison", help="output folder (default: runs/comparison)")
     parser.add_argument("--metrics", nargs="+", default=None, metavar="NAME",
                         help="only these summary metrics (default: every one found)")
@@ -43,28 +46,88 @@ def run_summary(run_dir: Path) -> dict[str, float]:
     return summary
 
 
-def collect(run_dirs: list[str], metrics: list[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Group -> {"runs", "seeds", "values": metric -> list over runs (None where missing)}."""
-    from gwrep.commands._runs import open_runs, run_path
+#: Config keys that never split runs into groups: the seed is what a group pools over, and
+#: the run folder always differs.
+POOLED_KEYS = ("seed", "out")
 
-    runs = open_runs(run_dirs)
-    several_data = len({r.config.data for r in runs}) > 1
-    groups: dict[str, dict[str, Any]] = {}
-    empty = []
+
+def flat_config(config: Any) -> dict[str, Any]:
+    """A TrainConfig as ``{"model_options.latent_dim": 8, "steps": 500, ...}`` (dotted keys, JSON text for lists).
+
+    >>> from gwrep.train import TrainConfig
+    >>> flat = flat_config(TrainConfig(model="vae", model_options={"latent_dim": 4}, steps=3))
+    >>> flat["model_options.latent_dim"], flat["steps"]
+    (4, 3)
+    """
+    import json
+
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            out[prefix] = json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+    walk("", {k: v for k, v in config.to_dict().items() if k != "_class"})
+    return out
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """Keys (besides :data:`POOLED_KEYS` and ``model``) whose value is not the same in every config;
+    a key missing from some configs differs.
+
+    >>> differing_keys([{"model": "a", "seed": 0, "steps": 5, "lr": 1}, {"model": "b", "seed": 1, "steps": 9, "lr": 1}])
+    ['steps']
+    """
+    keys = list(dict.fromkeys(k for c in configs for k in c))
+    missing = object()
+    return [k for k in keys if k not in (*POOLED_KEYS, "model")
+            and len({repr(c.get(k, missing)) for c in configs}) > 1]
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def collect(run_dirs: list[str], metrics: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Group -> {"model", "keys" (differing config key -> value), "runs", "seeds", "duplicate_seeds",
+    "values": metric -> list over runs (None where missing)}.
+
+    ``run_dirs`` may name sweep or experiment folders (:func:`~gwrep.commands._runs.expand_run_dirs`).
+    A group's label is the model name followed by its differing keys, ``"vae latent_dim=4 steps=500"``.
+    """
+    from gwrep.commands._runs import expand_run_dirs, open_runs, run_path
+
+    runs = open_runs(expand_run_dirs(run_dirs))
+    summaries, empty = [], []
     for r in runs:
         summary = run_summary(r.dir)
         if not summary:
             empty.append(str(r.dir))
-            continue
-        label = f"{r.config.model} ({r.config.data})" if several_data else r.config.model
-        group = groups.setdefault(label, {"runs": [], "seeds": [], "summaries": []})
+        summaries.append(summary)
+    if empty:
+        print(f"note: no eval.json or ood.json in {', '.join(empty)} (run gwrep eval / gwrep ood first); left out")
+    kept = [(r, s) for r, s in zip(runs, summaries) if s]
+    if not kept:
+        raise ValueError("none of the runs has eval.json or ood.json; run gwrep eval or gwrep ood first")
+    flats = [flat_config(r.config) for r, _ in kept]
+    keys = differing_keys(flats)
+    groups: dict[str, dict[str, Any]] = {}
+    for (r, summary), flat in zip(kept, flats):
+        values = {k: flat.get(k) for k in keys}
+        label = " ".join([r.config.model] + [f"{k.rsplit('.', 1)[-1]}={_cell(v)}" for k, v in values.items()])
+        group = groups.setdefault(label, {"model": r.config.model, "keys": values, "runs": [], "seeds": [],
+                                          "summaries": []})
         group["runs"].append(run_path(r))
         group["seeds"].append(r.config.seed)
         group["summaries"].append(summary)
-    if empty:
-        print(f"note: no eval.json or ood.json in {', '.join(empty)} (run gwrep eval / gwrep ood first); left out")
-    if not groups:
-        raise ValueError("none of the runs has eval.json or ood.json; run gwrep eval or gwrep ood first")
+    for label, g in groups.items():
+        g["duplicate_seeds"] = sorted({s for s in g["seeds"] if g["seeds"].count(s) > 1})
+        if g["duplicate_seeds"]:
+            print(f"warning: group {label!r} has seed(s) {g['duplicate_seeds']} more than once "
+                  f"(runs {', '.join(g['runs'])}); they are not independent repeats")
     names: list[str] = []
     for g in groups.values():
         for s in g["summaries"]:
@@ -92,23 +155,38 @@ def display_name(metric: str) -> str:
     return f"{metric} \u2193" if metric in LOWER_IS_BETTER else metric
 
 
+def comparison_table(groups: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: model, one column per differing config key, seeds, mean ± std per metric."""
+    from gwrep.commands._runs import mean_std
+
+    first = next(iter(groups.values()))
+    keys, names = list(first["keys"]), list(first["values"])
+    header = ["model", *keys, "seeds"] + [display_name(m) for m in names]
+    rows = [[g["model"], *(_cell(g["keys"][k]) for k in keys),
+             ",".join(map(str, g["seeds"])) + (" (duplicates!)" if g["duplicate_seeds"] else "")]
+            + [mean_std(g["values"][m]) for m in names] for g in groups.values()]
+    return header, rows
+
+
 def run(args: argparse.Namespace) -> int:
-    from gwrep.commands._runs import markdown_table, mean_std, write_json
+    from gwrep.commands._runs import markdown_table, write_json
     from gwrep.eval.plots import plot_metric_comparison
 
     groups = collect(args.runs, args.metrics)
     names = list(next(iter(groups.values()))["values"])
-    header = ["model", "seeds"] + [display_name(m) for m in names]
-    rows = [[label, ",".join(map(str, g["seeds"]))] + [mean_std(g["values"][m]) for m in names]
-            for label, g in groups.items()]
-    text = markdown_table(header, rows)
+    text = markdown_table(*comparison_table(groups))
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    warnings = [f"{label}: seed(s) {g['duplicate_seeds']} appear more than once"
+                for label, g in groups.items() if g["duplicate_seeds"]]
     (out / "comparison.md").write_text(
-        "Mean ± sample std (ddof=1) over runs (seeds) of each model; \u2193 = lower is better.\n\n" + text + "\n")
+        "Mean ± sample std (ddof=1) over runs (seeds) of each model and setting; \u2193 = lower is better.\n"
+        + "".join(f"\nWarning: {w}.\n" for w in warnings) + "\n" + text + "\n")
     write_json(out / "comparison.json", {
-        label: {"runs": g["runs"], "seeds": g["seeds"], "metrics": {m: _stats(g["values"][m]) for m in names}}
+        label: {"model": g["model"], "config": g["keys"], "runs": g["runs"], "seeds": g["seeds"],
+                "duplicate_seeds": g["duplicate_seeds"],
+                "metrics": {m: _stats(g["values"][m]) for m in names}}
         for label, g in groups.items()})
     table = {label: {display_name(m): [v for v in g["values"][m] if v is not None] for m in names}
              for label, g in groups.items()}
