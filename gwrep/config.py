@@ -9,9 +9,12 @@ only its own hyperparameters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
+import types
+import typing
 from pathlib import Path
 from typing import Any, Iterable, Mapping, TypeVar
 
@@ -21,6 +24,8 @@ __all__ = [
     "check_positive",
     "check_nonnegative",
     "check_probability",
+    "parse_bool",
+    "coerce_option",
     "atomic_write_text",
     "read_json_file",
     "load_torch_file",
@@ -56,6 +61,117 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     allowed = list(allowed)
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
+
+
+#: Spellings a boolean option accepts (case-insensitive), besides real bools and the ints 0 and 1.
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0")
+
+
+def parse_bool(name: str, value: Any) -> bool:
+    """``value`` as a bool: ``True``/``False``, the ints 1/0, or true/false/yes/no/1/0 in any case.
+
+    Anything else raises ``ValueError`` naming ``name`` and the value: a string such as ``"no"``
+    is never taken as truthy.
+
+    >>> parse_bool("figures", "No"), parse_bool("figures", 1), parse_bool("figures", True)
+    (False, True, True)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise ValueError(f"option {name}: {value!r} is not a boolean; expected true/false/yes/no/1/0")
+
+
+def _parse_int(name: str, value: Any) -> int:
+    """An int, an integral float (``1e3``) or a string spelling one; else ``ValueError``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if math.isfinite(number) and number.is_integer():
+                return int(number)
+    raise ValueError(f"option {name}: {value!r} is not an integer; expected an int such as 10")
+
+
+def _parse_float(name: str, value: Any) -> float:
+    """An int or float, or a string spelling one (YAML reads ``1e-4`` as a string); else ``ValueError``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"option {name}: {value!r} is not a number; expected a float such as 1e-4")
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def coerce_option(name: str, value: Any, annotation: Any) -> Any:
+    """``value`` parsed as the declared type ``annotation`` of option ``name``.
+
+    bool -> :func:`parse_bool`; int and float -> parsed and checked (``"3"``, ``"1e-4"``); str ->
+    a string (a path object is turned into its string); ``X | None`` -> None or X; tuples
+    element-wise; other types (dict, Any) are left to the config's ``validate``. A value of the
+    wrong type raises one-line ``ValueError`` naming the option, the value and the expected type.
+    """
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(annotation)
+        if value is None and type(None) in members:
+            return None
+        kinds = [m for m in members if m is not type(None)]
+        if len(kinds) == 1:
+            return coerce_option(name, value, kinds[0])
+        return value
+    if annotation is bool:
+        return parse_bool(name, value)
+    if annotation is int:
+        return _parse_int(name, value)
+    if annotation is float:
+        return _parse_float(name, value)
+    if annotation is str:
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if not isinstance(value, str):
+            raise ValueError(f"option {name}: {value!r} is not a string; expected a str")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"option {name}: {value!r} is not a sequence; expected {_type_name(annotation)}")
+        args = typing.get_args(annotation)
+        if len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],) * len(value)
+        if len(args) != len(value):
+            raise ValueError(f"option {name}: {value!r} has {len(value)} entries; expected {_type_name(annotation)}")
+        return tuple(coerce_option(f"{name}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _field_types(cls: type) -> dict[str, Any]:
+    """The declared (evaluated) type of every init field of the dataclass ``cls``."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls) if f.init}
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -105,15 +221,17 @@ class Config:
     """Base class: validation hook, JSON round trip, class name recorded.
 
     Subclasses are ``@dataclasses.dataclass`` classes; they override :meth:`validate`
-    (calling ``super().validate()``) to check their own fields.
+    (calling ``super().validate()``) to check their own fields. Before validation every field
+    is parsed as its declared type by :func:`coerce_option` (booleans accept only
+    true/false/yes/no/1/0, numbers are parsed and checked).
     """
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            # JSON turns tuples into lists: give tuple-typed fields their tuples back.
-            if isinstance(value, list) and isinstance(f.default, tuple):
-                setattr(self, f.name, tuple(value))
+        # Every field is parsed as its declared type, whatever the source (CLI text, YAML, JSON,
+        # Python): "no" for a bool is False, "1e-4" for a float is 0.0001, and a wrong value is one
+        # ValueError naming the option. JSON's lists become the tuples a tuple field declares.
+        for name, annotation in _field_types(type(self)).items():
+            setattr(self, name, coerce_option(name, getattr(self, name), annotation))
         self.validate()
 
     def validate(self) -> None:

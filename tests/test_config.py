@@ -113,3 +113,79 @@ def test_an_alias_accepts_its_own_fixed_value_and_other_options():
     assert (config.prior, config.latent_dim) == ("gmp", 4)
     _, config = resolve_model("gwae", prior="np")  # the plain name takes any prior
     assert config.prior == "np"
+
+
+# ---------------------------------------------------------------- typed options (issue 13, case 4)
+def _train_config_from_cli(argv):
+    import argparse
+
+    from gwrep.commands import train as command
+    from gwrep.train import TrainConfig
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return TrainConfig.from_dict(command.config_options(args, command.base_options(args)))
+
+
+@pytest.mark.parametrize("text, expected", [("no", False), ("NO", False), ("false", False), ("0", False),
+                                            ("yes", True), ("True", True), ("1", True)])
+def test_cli_boolean_option_is_parsed_by_its_type(text, expected):
+    config = _train_config_from_cli(["--model", "gwae", "--option", f"critic_resample={text}"])
+    assert config.model_config().critic_resample is expected
+    assert config.model_options["critic_resample"] is expected  # what config.json records
+
+
+def test_cli_learn_beta_no_builds_a_model_with_a_fixed_beta():
+    from gwrep.registry import get_model_class
+
+    model_config = _train_config_from_cli(["--model", "gwae", "--option", "learn_beta=no"]).model_config((1, 28, 28))
+    assert model_config.learn_beta is False
+    model = get_model_class("gwae")(model_config)  # was a TypeError inside nn.Parameter
+    assert model.log_beta.requires_grad is False
+
+
+def test_yaml_string_booleans_and_numbers_are_typed(tmp_path):
+    pytest.importorskip("yaml")
+    from gwrep.train import TrainConfig
+    from gwrep.train.config import read_config_file
+
+    path = tmp_path / "run.yaml"
+    path.write_text('model: gwae\nfigures: "no"\nsteps: 30\nmodel_options:\n  lr: 1e-4\n  learn_beta: "No"\n')
+    config = TrainConfig.from_dict(read_config_file(path))
+    assert config.figures is False and config.steps == 30
+    model_config = config.model_config()
+    assert model_config.lr == 1e-4 and isinstance(model_config.lr, float)  # YAML 1.1 reads 1e-4 as a string
+    assert model_config.learn_beta is False
+
+
+def test_python_api_values_are_typed_too():
+    from gwrep.registry import resolve_model
+    from gwrep.train import TrainConfig
+
+    assert TrainConfig(figures="no").figures is False
+    _, config = resolve_model("gwae", critic_steps="3", gw_epsilon=1, critic_spectral_norm=0)
+    assert config.critic_steps == 3 and isinstance(config.gw_epsilon, float) and config.critic_spectral_norm is False
+    assert ModelConfig(image_shape=[1, 28, 28]).image_shape == (1, 28, 28)
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("critic_resample", "maybe", "not a boolean"), ("critic_resample", 2, "not a boolean"),
+    ("critic_resample", "", "not a boolean"), ("critic_steps", 2.5, "not an integer"),
+    ("critic_steps", "three", "not an integer"), ("lr", "fast", "not a number"), ("lr", True, "not a number"),
+    ("architecture", 3, "not a string"), ("image_shape", [1, 28], "expected tuple"),
+])
+def test_a_wrong_value_names_key_value_and_type(key, value, expected):
+    from gwrep.registry import resolve_model
+
+    with pytest.raises(ValueError, match=f"option {key}") as info:
+        resolve_model("gwae", **{key: value})
+    assert expected in str(info.value) and repr(value) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_wrong_boolean_is_one_line(capsys):
+    from gwrep.cli import main
+
+    assert main(["train", "--model", "gwae", "--option", "critic_resample=maybe", "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "critic_resample" in err and "'maybe'" in err and "boolean" in err

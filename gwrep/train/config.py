@@ -135,8 +135,10 @@ class TrainConfig(Config):
             if not isinstance(shape, (list, tuple)) or len(shape) != 3:
                 raise ValueError(f"model_options.image_shape must be (C, H, W), got {shape!r}")
         # Build the model's config now so a bad option (unknown prior, negative
-        # coefficient, unsupported image size) fails before the run starts.
-        self.model_config()
+        # coefficient, unsupported image size) fails before the run starts, and keep the
+        # options as that config parsed them (``"no"`` -> ``False``), which config.json records.
+        typed = self.model_config().to_dict()
+        self.model_options = {key: typed.get(key, value) for key, value in self.model_options.items()}
 
     def model_config(self, image_shape: tuple[int, int, int] | None = None):
         """The validated config of the model (``image_shape`` from the data set unless given)."""
