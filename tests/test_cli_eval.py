@@ -143,6 +143,19 @@ def test_eval_json_records_the_absolute_run_folder(tmp_path, fake_data, monkeypa
     assert json.loads((run_dir / "eval.json").read_text())["run"] == str(run_dir.resolve())
 
 
+def test_eval_takes_several_runs_and_folders(tmp_path, fake_data, capsys):
+    sweep = tmp_path / "sweep"
+    runs = [make_run(sweep, "plain", image_shape=(1, 28, 28), seed=s) for s in (0, 1)]
+    (sweep / "sweep.json").write_text("{}")
+    other = make_run(tmp_path, "plain", image_shape=(1, 28, 28), seed=2)
+    assert main(["eval", str(sweep), str(other), "--metrics", "psnr"]) == 0
+    out = capsys.readouterr().out
+    assert "[3/3]" in out
+    values = [json.loads((r / "eval.json").read_text())["summary"]["psnr"] for r in [*runs, other]]
+    assert len(set(values)) == 3  # each run's own (differently seeded) model was evaluated
+    assert main(["eval", str(tmp_path / "nothing-here")]) == 2
+
+
 def test_eval_of_a_perfect_reconstruction_writes_eval_json(tmp_path, fake_data, monkeypatch, capsys):
     # an exact reconstruction has an infinite PSNR, which JSON refuses: eval.json gets the 100 dB cap and a note
     import tiny_models

@@ -1,4 +1,7 @@
-"""``gwrep eval RUN_DIR [--metrics ...] [--fast]``: the metrics that fit a run's data.
+"""``gwrep eval RUN_DIR|FOLDER ... [--metrics ...] [--fast]``: the metrics that fit each run's data.
+
+A sweep or experiment folder stands for every run folder inside it; runs are evaluated one
+after the other with the same settings.
 
 On a factor data set (the test split has ``factor_data``): the six disentanglement
 metrics of :mod:`gwrep.eval.metrics` with disentanglement_lib's defaults (``--fast``:
@@ -60,7 +63,8 @@ IMAGE_COUNTS = {"default": {"psnr_num": None, "fid_num": 1000}, "fast": {"psnr_n
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder written by gwrep train")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                        help="run folder(s) written by gwrep train, or sweep/experiment folders holding them")
     parser.add_argument("--metrics", nargs="+", choices=ALL_METRICS, default=None, metavar="METRIC",
                         help=f"metrics to compute (default: all that fit the data); choose from {', '.join(ALL_METRICS)}")
     parser.add_argument("--fast", action="store_true",
@@ -219,13 +223,26 @@ def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate each run folder named (folders expanded to the runs inside), one after the other."""
+    from gwrep.commands._runs import expand_run_dirs
+
+    parse_options(args.option)  # bad options fail before any work
+    run_dirs = expand_run_dirs(args.run_dirs)
+    for number, run_dir in enumerate(run_dirs, 1):
+        if len(run_dirs) > 1:
+            print(f"[{number}/{len(run_dirs)}] {run_dir}")
+        evaluate_run(run_dir, args)
+    return 0
+
+
+def evaluate_run(run_dir: str | Path, args: argparse.Namespace) -> Path:
+    """Compute the metrics of one run and merge them into ``RUN/eval.json`` (its path is returned)."""
     from gwrep import data as gdata
     from gwrep.commands._runs import open_runs, run_path, write_json
     from gwrep.config import read_json_file
     from gwrep.train.config import resolve_device
 
-    parse_options(args.option)  # bad options fail before any work
-    (run_,) = open_runs([args.run_dir])
+    (run_,) = open_runs([run_dir])
     cfg = run_.config
     device = resolve_device(args.device)
     model = run_.model.to(device).eval()
@@ -316,4 +333,4 @@ def run(args: argparse.Namespace) -> int:
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     print(f"wrote {path}")
-    return 0
+    return path
