@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("list", help="list the data sets, their options and protocols")
     show = sub.add_parser("show", help="PNG grid of a factor set: one row per factor varied alone")
-    show.add_argument("name", help="a factor data set: shapes2d, shapes3d, dsprites, shapes3d-h5")
+    show.add_argument("name", help="a factor data set: shapes2d, shapes3d, dsprites, shapes3d-h5, sprite-clips, "
+                                       "lpc-sprites")
     show.add_argument("--out", required=True, help="PNG file to write")
     show.add_argument("--root", default=None, help="data file or folder (not for procedural sets)")
     show.add_argument("--seed", type=int, default=0, help="seed of the base factor tuple (default 0)")
@@ -43,9 +44,16 @@ def run(args: argparse.Namespace) -> int:
         from gwrep.data import load_factor_data
         from gwrep.data.sheet import save_contact_sheet
 
+        from gwrep.data.clips import is_clip_data, save_clip_sheet
+
         data = load_factor_data(args.name, args.root, **parse_assignments(args.option, "--option"))
-        path = save_contact_sheet(data, args.out, seed=args.seed,
-                                  title=f"{args.name}: each row varies one factor alone (class index above each image)")
+        if is_clip_data(data):  # one clip per row, a block of rows per factor
+            path = save_clip_sheet(data, args.out, seed=args.seed,
+                                   title=f"{args.name}: each block varies one factor alone (one clip per row)")
+        else:
+            path = save_contact_sheet(data, args.out, seed=args.seed,
+                                      title=f"{args.name}: each row varies one factor alone (class index above each "
+                                            "image)")
         print(f"wrote {path}")
         return 0
     from gwrep.data.files import verify_checksums

@@ -59,6 +59,11 @@ DATASETS: dict[str, DataEntry] = {
                           factors=True),
     "shapes3d-h5": DataEntry("gwrep.data.shapes3d_h5:build_factor_data", "DeepMind's 3dshapes.h5, read lazily",
                              factors=True),
+    "sprite-clips": DataEntry("gwrep.data.sprites:SpriteClips",
+                              "procedural sprite videos: 8 frames 64x64 RGB, 3 static + 2 dynamic factors",
+                              factors=True, needs_root=False),
+    "lpc-sprites": DataEntry("gwrep.data.sprites:build_lpc_sprites",
+                             "Li & Mandt's Sprites videos from the released .npy arrays (ROOT/npy)", factors=True),
     "mnist": DataEntry("gwrep.data.mnist:build_dataset", "MNIST from the four IDX files; labels",
                        defaults={"image_size": 28}),
     "omniglot": DataEntry("gwrep.data.omniglot:build_dataset",
@@ -151,8 +156,11 @@ def load(name: str, root: str | Path | None = None, split: str = "train", **opti
     if entry.factors:
         from gwrep.data.views import FactorDataset, split_rows
 
+        from gwrep.data.clips import ClipDataset, is_clip_data
+
         data = _factor_data(entry, name, root, specific)
-        return FactorDataset(data, split_rows(data.num_rows, split, seed), transform)
+        view = ClipDataset if is_clip_data(data) else FactorDataset  # clip sets: ds[i] -> (clip (T,C,H,W), factors)
+        return view(data, split_rows(data.num_rows, split, seed), transform)
     return entry.builder()(root, split, transform, seed, **specific)
 
 
@@ -170,6 +178,7 @@ def load_factor_data(name: str, root: str | Path | None = None, **options: Any):
     data = _factor_data(entry, name, root, specific)
     if transform == ImageTransform():
         return data
+    from gwrep.data.clips import FrameTransform, is_clip_data
     from gwrep.data.factordata import TransformedFactorData
 
-    return TransformedFactorData(data, transform)
+    return TransformedFactorData(data, FrameTransform(transform) if is_clip_data(data) else transform)

@@ -1,0 +1,227 @@
+"""Clip (video) factor data: observations (n, T, C, H, W), factors split into static and dynamic.
+
+A clip factor set is an :class:`~gwrep.data.factordata.IndexedFactorData` whose
+``observation_shape`` is ``(T, C, H, W)`` and which names its ``static_factors`` (fixed
+over a clip: a sprite's shape, colour) and ``dynamic_factors`` (what moves: the action and
+its phase), by index. Everything else is the image sets' factor interface: sizes, names,
+``sample_factors`` and ``sample_observations_from_factors``, both with an explicit
+``numpy.random.Generator``. The sequence models and their judge-classifier evaluation
+(Li & Mandt 2018, Sec. 5.1; :mod:`gwrep.eval.sequence`) need exactly this.
+
+:class:`FrameTransform` applies an :class:`~gwrep.data.transforms.ImageTransform` to every
+frame; :class:`ClipDataset` is the torch view, ``ds[i] -> (clip (T, C, H, W), factors (K,))``
+with ``ds.image_shape`` the shape of one frame (what a model's ``image_shape`` is) and
+``ds.clip_length`` T. :class:`ArrayClipData` holds clips in arrays (several parts, read
+lazily, e.g. memory-mapped ``.npy`` files).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from gwrep.data.factordata import IndexedFactorData
+from gwrep.data.space import FactorSpace
+from gwrep.data.transforms import ImageTransform
+from gwrep.data.views import FactorDataset
+
+__all__ = ["is_clip_data", "check_clip_factors", "FrameTransform", "ClipDataset", "ArrayClipData", "save_clip_sheet"]
+
+
+def is_clip_data(data: object) -> bool:
+    """Whether ``data`` is a clip factor set: observation shape (T, C, H, W) and static/dynamic factor indices."""
+    return len(getattr(data, "observation_shape", ())) == 4 and hasattr(data, "dynamic_factors")
+
+
+def check_clip_factors(num_factors: int, static: Sequence[int], dynamic: Sequence[int]) -> None:
+    """ValueError unless ``static`` and ``dynamic`` partition ``range(num_factors)`` and neither is empty."""
+    static, dynamic = tuple(static), tuple(dynamic)
+    if not static or not dynamic or sorted(static + dynamic) != list(range(num_factors)):
+        raise ValueError(f"static factors {static} and dynamic factors {dynamic} must split the {num_factors} "
+                         "factors into two non-empty groups")
+
+
+class FrameTransform:
+    """An :class:`ImageTransform` applied to every frame of clips (n, T, C, H, W)."""
+
+    def __init__(self, transform: ImageTransform) -> None:
+        self.transform = transform
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FrameTransform) and other.transform == self.transform
+
+    def __hash__(self) -> int:
+        return hash(self.transform)
+
+    def output_shape(self, shape: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        return (int(shape[0]), *self.transform.output_shape(tuple(shape[1:])))
+
+    def __call__(self, clips: np.ndarray) -> np.ndarray:
+        clips = np.asarray(clips, dtype=np.float32)
+        if clips.ndim != 5:
+            raise ValueError(f"expected clips (n, T, C, H, W), got shape {clips.shape}")
+        n, t = clips.shape[:2]
+        frames = self.transform(clips.reshape(n * t, *clips.shape[2:]))
+        return frames.reshape(n, t, *frames.shape[1:])
+
+
+class ClipDataset(FactorDataset):
+    """The torch view of a clip factor set: ``ds[i] -> (clip float32 (T, C, H, W) in [0, 1], factors int64 (K,))``.
+
+    ``image_shape`` is one frame's (C, H, W) at the view's transform (a sequence model's
+    ``image_shape``), ``clip_length`` the number of frames T, ``factor_data`` the whole set
+    at the view's frame shape (for the judge classifier).
+    """
+
+    def __init__(self, data: IndexedFactorData, rows: np.ndarray | None = None,
+                 transform: ImageTransform | None = None) -> None:
+        if not is_clip_data(data):
+            raise ValueError(f"{type(data).__name__} is not a clip factor set (observation shape (T, C, H, W) "
+                             f"with static/dynamic factors); got observation shape {data.observation_shape}")
+        super().__init__(data, rows, FrameTransform(transform or ImageTransform()))
+        self.frame_transform = transform or ImageTransform()
+        self.clip_length = int(data.observation_shape[0])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.frame_transform.output_shape(tuple(self.native_shape[1:]))
+
+    @property
+    def clip_shape(self) -> tuple[int, int, int, int]:
+        return (self.clip_length, *self.image_shape)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={len(self)}, clip_shape={self.clip_shape})"
+
+
+class _LazyParts:
+    """Rows of several arrays (parts) read as one: ``parts[rows]`` for sorted int rows."""
+
+    def __init__(self, parts: Sequence[np.ndarray]) -> None:
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        part = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = [np.asarray(self.parts[k][rows[part == k] - self.offsets[k]]) for k in np.unique(part)]
+        return np.concatenate(out) if out else np.asarray(self.parts[0][:0])
+
+
+class ArrayClipData(IndexedFactorData):
+    """Clips held in arrays: ``clips`` parts (N_k, T, H, W, C) or (N_k, T, C, H, W), ``factors`` (N, K).
+
+    uint8 clips are scaled by 1/255; float clips must lie in [0, 1]. ``channels_last`` says
+    the layout (Li & Mandt's Sprites arrays are (N, 8, 64, 64, 3)). Parts may be memory-mapped
+    ``.npy`` files: rows are read on demand. A factor tuple absent from the rows raises ValueError.
+    """
+
+    def __init__(self, clips: Sequence[np.ndarray], factors: np.ndarray, factor_sizes: Sequence[int],
+                 factor_names: Sequence[str], static_factors: Sequence[int], dynamic_factors: Sequence[int], *,
+                 channels_last: bool = True, source: str = "arrays") -> None:
+        self.space = FactorSpace(factor_sizes, factor_names)
+        self.factor_sizes, self.factor_names = self.space.factor_sizes, self.space.factor_names
+        check_clip_factors(len(self.factor_sizes), static_factors, dynamic_factors)
+        self.static_factors, self.dynamic_factors = tuple(static_factors), tuple(dynamic_factors)
+        self.source = source
+        shapes = {tuple(p.shape[1:]) for p in clips}
+        if not clips or len(shapes) != 1 or len(next(iter(shapes))) != 4:
+            raise ValueError(f"{source}: clip arrays must all have shape (N, T, H, W, C) or (N, T, C, H, W), "
+                             f"got {[tuple(p.shape) for p in clips]}")
+        dtypes = {p.dtype for p in clips}
+        if len(dtypes) != 1 or not (np.uint8 in dtypes or all(np.issubdtype(d, np.floating) for d in dtypes)):
+            raise ValueError(f"{source}: clips must be all uint8 or all float, got dtypes {sorted(map(str, dtypes))}")
+        self._scale = 1.0 / 255.0 if np.uint8 in dtypes else 1.0
+        self.channels_last = channels_last
+        t, a, b, c = next(iter(shapes))
+        self.observation_shape = (t, c, a, b) if channels_last else (t, a, b, c)
+        self.clips = _LazyParts(clips)
+        if len(self.clips) != len(factors):
+            raise ValueError(f"{source}: {len(self.clips)} clips but {len(factors)} factor rows")
+        try:
+            self.factors = self.space.check_factors(factors)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
+        flat = self.space.factors_to_indices(self.factors)
+        self._row_of_state = np.full(self.space.num_states, -1, dtype=np.int64)
+        self._row_of_state[flat] = np.arange(len(flat))
+        self.is_full_grid = bool((self._row_of_state >= 0).all())
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.factors)
+
+    def row_factors(self, rows: np.ndarray) -> np.ndarray:
+        return self.factors[self._check_rows(rows)]
+
+    def row_observations(self, rows: np.ndarray) -> np.ndarray:
+        rows = self._check_rows(rows)
+        order = np.argsort(rows, kind="stable")  # sorted reads: memory-mapped files read forward
+        out = np.empty((len(rows), *self.observation_shape), dtype=np.float32)
+        if len(rows):
+            clips = np.asarray(self.clips[rows[order]], dtype=np.float32) * np.float32(self._scale)
+            out[order] = clips.transpose(0, 1, 4, 2, 3) if self.channels_last else clips
+        return out
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.is_full_grid:
+            return self.space.sample_factors(n, rng)
+        return self.factors[rng.integers(0, self.num_rows, size=n)]
+
+    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        rows = self._row_of_state[self.space.factors_to_indices(factors)]
+        if (rows < 0).any():
+            missing = self.space.check_factors(factors)[rows < 0][0].tolist()
+            raise ValueError(f"{self.source}: factor tuple {missing} is not present")
+        return self.row_observations(rows)
+
+
+
+def save_clip_sheet(data: IndexedFactorData, path: str | Path, *, seed: int = 0, max_values: int = 6,
+                    title: str | None = None) -> Path:
+    """Write a PNG: for each factor, up to ``max_values`` of its classes, one clip per row (T frames across).
+
+    Every clip equals a base factor tuple (drawn with ``seed``) except the factor of its
+    block, so a block shows what that factor alone changes; rows are labelled
+    ``name=class``. Returns the path written (``.png`` added when ``path`` has no suffix).
+    """
+    from matplotlib.figure import Figure
+
+    from gwrep.data.sheet import traversal_factors
+
+    if not is_clip_data(data):
+        raise ValueError(f"{type(data).__name__} is not a clip factor set; use gwrep.data.sheet.save_contact_sheet")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the file to write, e.g. {path / 'sheet.png'}")
+    path = path if path.suffix else path.with_suffix(".png")
+    rng = np.random.default_rng(seed)
+    base = data.sample_factors(1, rng)[0]
+    blocks = traversal_factors(tuple(data.factor_sizes), base, max_values)
+    tuples = np.concatenate(blocks)
+    labels = [f"{data.factor_names[k]}={int(t[k])}" for k, block in enumerate(blocks) for t in block]
+    clips = data.sample_observations_from_factors(tuples, rng)  # (rows, T, C, H, W)
+    rows, frames, _, h, w = clips.shape
+    fig = Figure(figsize=(0.7 * frames + 1.6, 0.7 * rows + 0.8))
+    axes = fig.subplots(rows, frames, squeeze=False)
+    for r in range(rows):
+        for t in range(frames):
+            ax = axes[r, t]
+            img = clips[r, t].transpose(1, 2, 0)
+            ax.imshow(img[..., 0] if img.shape[2] == 1 else img, cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"t={t}", fontsize=7, pad=2)
+        kind = "static" if labels[r].split("=")[0] in [data.factor_names[k] for k in data.static_factors] else "dynamic"
+        axes[r, 0].set_ylabel(f"{labels[r]} ({kind})", fontsize=7, rotation=0, ha="right", va="center")
+    fig.suptitle(title or f"{type(data).__name__}: each block varies one factor from base {base.tolist()}",
+                 fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    return path
