@@ -56,8 +56,13 @@ def _model_name(model: Any) -> str:
     return getattr(model, "registry_name", "") or type(model).__name__
 
 
-def save_reconstructions(model: Any, x: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Inputs ``x`` (N, C, H, W) in the top row, ``model.reconstruct(x)`` below."""
+def _at(step: int | None) -> str:
+    """A title's ", step N" (the training step a figure shows), or nothing."""
+    return "" if step is None else f", step {step}"
+
+
+def save_reconstructions(model: Any, x: torch.Tensor, path: str | os.PathLike, step: int | None = None) -> Path:
+    """Inputs ``x`` (N, C, H, W) in the top row, ``model.reconstruct(x)`` below (``step`` goes in the title)."""
     from matplotlib.figure import Figure
 
     x = x.detach()
@@ -68,12 +73,12 @@ def save_reconstructions(model: Any, x: torch.Tensor, path: str | os.PathLike) -
     _show(ax, image_grid(torch.cat([x.cpu(), recon]), ncols=n))
     h = x.shape[-2] + 2
     ax.set_yticks([h / 2 - 1, h + h / 2 - 1], ["input", "reconstruction"])
-    ax.set_title(f"{_model_name(model)}: reconstructions (decoded mean code)")
+    ax.set_title(f"{_model_name(model)}: reconstructions (decoded mean code){_at(step)}")
     return _save(fig, path)
 
 
-def save_samples(model: Any, n: int, path: str | os.PathLike, seed: int = 0) -> Path:
-    """``n`` images decoded from prior samples drawn with a generator seeded by ``seed``."""
+def save_samples(model: Any, n: int, path: str | os.PathLike, seed: int = 0, step: int | None = None) -> Path:
+    """``n`` images decoded from prior samples drawn with a generator seeded by ``seed`` (``step``: in the title)."""
     from matplotlib.figure import Figure
 
     if n <= 0:
@@ -84,7 +89,7 @@ def save_samples(model: Any, n: int, path: str | os.PathLike, seed: int = 0) -> 
     fig = Figure(figsize=(ncols * 0.9 + 1, math.ceil(n / ncols) * 0.9 + 0.8))
     ax = fig.add_subplot()
     _show(ax, image_grid(images, ncols=ncols))
-    ax.set_title(f"{_model_name(model)}: {n} prior samples (seed {seed})")
+    ax.set_title(f"{_model_name(model)}: {n} prior samples (seed {seed}){_at(step)}")
     return _save(fig, path)
 
 
@@ -95,7 +100,8 @@ TRAVERSAL_MAX_DIMS = 16
 @torch.no_grad()
 def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_values: int = 7,
                     dims: Sequence[int] | None = None, quantile: float = 0.05, n_prior: int = 512,
-                    seed: int = 0, max_dims: int = TRAVERSAL_MAX_DIMS, show_base: bool = True) -> Path:
+                    seed: int = 0, max_dims: int = TRAVERSAL_MAX_DIMS, show_base: bool = True,
+                    step: int | None = None) -> Path:
     """Latent traversal per dimension: rows = dimensions, columns = values.
 
     Starting from the mean code of ``x[0]``, dimension ``d`` is set to ``n_values``
@@ -109,6 +115,7 @@ def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_valu
             title says "first max_dims of d dimensions".
         show_base: put a first column with the decoded mean code of ``x[0]``, the image
             every row starts from.
+        step: the training step the model is at, for the title.
     """
     from matplotlib.figure import Figure
 
@@ -152,7 +159,7 @@ def save_traversals(model: Any, x: torch.Tensor, path: str | os.PathLike, n_valu
     ax.set_xticks([c * w + w / 2 - 1 for c in range(ncols)], labels, fontsize=9)
     ax.set_xlabel("value of the dimension (prior quantile)" + ("; base = decoded mean code" if show_base else ""),
                   fontsize=10)
-    ax.set_title(f"{_model_name(model)}: latent traversals ({_traversal_scope(dims, latent_dim)})")
+    ax.set_title(f"{_model_name(model)}: latent traversals ({_traversal_scope(dims, latent_dim)}){_at(step)}")
     return _save(fig, path)
 
 
@@ -204,13 +211,13 @@ def save_loss_curves(metrics_jsonl_path: str | os.PathLike, path: str | os.PathL
 
 def save_run_figures(model: Any, x: torch.Tensor, metrics_jsonl_path: str | os.PathLike,
                      out_dir: str | os.PathLike, seed: int = 0,
-                     traversal_dims: int = TRAVERSAL_MAX_DIMS) -> list[Path]:
+                     traversal_dims: int = TRAVERSAL_MAX_DIMS, step: int | None = None) -> list[Path]:
     """The four figures of a run folder: reconstructions, samples, traversals (of the first
-    ``traversal_dims`` dimensions), loss curves."""
+    ``traversal_dims`` dimensions), loss curves; the model's titles name ``step`` when given."""
     out_dir = Path(out_dir)
-    paths = [save_reconstructions(model, x, out_dir / "reconstructions.png"),
-             save_samples(model, 36, out_dir / "samples.png", seed=seed),
-             save_traversals(model, x, out_dir / "traversals.png", seed=seed, max_dims=traversal_dims)]
+    paths = [save_reconstructions(model, x, out_dir / "reconstructions.png", step=step),
+             save_samples(model, 36, out_dir / "samples.png", seed=seed, step=step),
+             save_traversals(model, x, out_dir / "traversals.png", seed=seed, max_dims=traversal_dims, step=step)]
     if any(r.get("split") for r in _records_or_empty(metrics_jsonl_path)):
         paths.append(save_loss_curves(metrics_jsonl_path, out_dir / "loss_curves.png"))
     return paths
