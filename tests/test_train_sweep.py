@@ -69,3 +69,52 @@ def test_unknown_backend_and_missing_ray(tmp_path):
     except ImportError:
         with pytest.raises(ValueError, match=r"gwrep\[ray\]"):
             run_sweep(expand_grid(BASE), tmp_path, backend="ray")
+
+
+def test_ray_task_resources_ask_for_a_gpu_when_the_run_trains_on_cuda():
+    from gwrep.train.sweep import ray_task_resources
+
+    assert ray_task_resources("cpu", cluster_gpus=4) == {"num_cpus": 1}
+    assert ray_task_resources("cuda", cluster_gpus=0) == {"num_cpus": 1, "num_gpus": 1}
+    assert ray_task_resources("auto", cluster_gpus=0) == {"num_cpus": 1}
+    assert ray_task_resources("auto", cluster_gpus=1) == {"num_cpus": 1, "num_gpus": 1}
+
+
+#: A registered model on procedural data, so that Ray's worker processes (which do not see
+#: this test's monkeypatched registry) can build it.
+REAL = {"model": "vae", "model_options": {"architecture": "mlp", "latent_dim": 3}, "data": "shapes2d",
+        "data_options": {"image_size": 28}, "steps": 6, "batch_size": 16, "eval_every": 3, "val_batches": 2,
+        "figures": False, "device": "cpu"}
+
+
+def test_ray_backend_gives_the_sequential_results(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray", reason="the ray backend test needs the 'ray' extra (pip install -e '.[ray]')")
+    import torch
+
+    from gwrep.train.sweep import MACHINE_FILE
+
+    points = expand_grid(REAL, seeds=[0, 1])
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # Ray workers run one thread per task; so does the sequential run
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sequential = run_sweep(points, tmp_path / "seq", progress=False)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            on_ray = run_sweep(points, tmp_path / "ray", backend="ray")
+        finally:
+            ray.shutdown()
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["status"] for r in on_ray] == ["completed", "completed"]
+    for a, b in zip(sequential, on_ray):
+        assert a["name"] == b["name"] and a["step"] == b["step"] == 6
+        assert a["best_val_loss"] == pytest.approx(b["best_val_loss"], rel=1e-6)
+        wa = torch.load(tmp_path / "seq" / a["name"] / "model" / "weights.pt", weights_only=True)
+        wb = torch.load(tmp_path / "ray" / b["name"] / "model" / "weights.pt", weights_only=True)
+        assert wa.keys() == wb.keys() and all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)
+        machine = json.loads((tmp_path / "ray" / b["name"] / MACHINE_FILE).read_text())["invocations"]
+        assert machine[0]["from_step"] == 0 and machine[0]["to_step"] == 6 and machine[0]["device"] == "cpu"
+    assert on_ray[0]["best_val_loss"] != on_ray[1]["best_val_loss"]
+    # a second ray sweep finds every run finished and trains nothing
+    assert run_sweep(points, tmp_path / "ray", backend="ray") == on_ray

@@ -1,9 +1,13 @@
 """Sweeps: a grid of training runs (models x seeds x option values), one run folder each.
 
 Runs go one after the other in this process (or, with ``backend="ray"`` and the ``ray``
-extra installed, as Ray tasks). ``SWEEP/sweep.json`` indexes them: name, folder, the
-options that vary, status, steps and best validation loss. Running the same sweep again
-skips finished runs and resumes unfinished ones, so an interrupted sweep just restarts.
+extra installed, as Ray tasks: on a local Ray instance, or on the cluster that
+``RAY_ADDRESS`` / ``ray_address`` names, whose workers must see the sweep folder and the
+data at the same absolute paths, i.e. shared storage). ``SWEEP/sweep.json`` indexes them:
+name, folder, the options that vary, status, steps and best validation loss. Running the
+same sweep again skips finished runs and resumes unfinished ones, so an interrupted sweep
+just restarts. Each training invocation appends the machine it ran on to
+``RUN/machine.json`` (host, CPU, threads, device, steps from/to, minutes).
 """
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ from gwrep.config import atomic_write_text, read_json_file
 from gwrep.train.config import TrainConfig
 from gwrep.train.run import CHECKPOINT_DIR, SUMMARY_FILE
 
-__all__ = ["SweepPoint", "expand_grid", "run_sweep", "set_dotted", "SWEEP_FILE", "FINISHED"]
+__all__ = ["SweepPoint", "expand_grid", "run_sweep", "set_dotted", "machine_info", "ray_task_resources",
+           "SWEEP_FILE", "MACHINE_FILE", "FINISHED"]
 
 SWEEP_FILE = "sweep.json"
+#: Per-run record of the machines that trained it, one entry per training invocation.
+MACHINE_FILE = "machine.json"
 #: Run statuses a restarted sweep does not train again.
 FINISHED = ("completed", "early_stopped")
 
@@ -91,17 +98,63 @@ def expand_grid(base: Mapping[str, Any], models: Sequence[str] = (), seeds: Sequ
     return points
 
 
+def machine_info(device: str = "auto") -> dict[str, Any]:
+    """What this process trains on: host, CPU model and count, torch threads, device (and GPU name).
+
+    >>> sorted(machine_info("cpu"))
+    ['cpu', 'cpu_count', 'device', 'host', 'torch_threads']
+    """
+    import platform
+
+    import torch
+
+    from gwrep.train.config import resolve_device
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    dev = resolve_device(device)
+    info = {"host": platform.node(), "cpu": cpu, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "device": str(dev)}
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    return info
+
+
+def _record_machine(run_dir: Path, device: str, step_before: int, summary: Mapping[str, Any],
+                    minutes_before: float) -> None:
+    """Append this invocation (machine, steps from -> to, minutes, status) to ``RUN/machine.json``."""
+    path = run_dir / MACHINE_FILE
+    entries = read_json_file(path).get("invocations", []) if path.is_file() else []
+    entries.append({**machine_info(device), "from_step": step_before, "to_step": summary.get("step"),
+                    "minutes": round(float(summary.get("minutes", minutes_before)) - minutes_before, 3),
+                    "status": summary.get("status")})
+    atomic_write_text(path, json.dumps({"invocations": entries}, indent=2) + "\n")
+
+
 def _train_point(options: dict[str, Any], resume: bool, progress: bool | None,
                  datasets: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Train one point; returns its summary (status ``failed`` with the message on NaN/inf)."""
+    """Train one point; returns its summary (status ``failed`` with the message on NaN/inf).
+
+    The invocation is appended to ``RUN/machine.json`` when the run folder exists afterwards.
+    """
     from gwrep.models.base import NonFiniteLossError
     from gwrep.train.trainer import train
 
+    run_dir = Path(options["out"])
+    before = read_json_file(run_dir / SUMMARY_FILE) if resume and (run_dir / SUMMARY_FILE).is_file() else {}
     try:
-        run = train(options, resume=resume, progress=progress, **(datasets or {}))
+        summary = dict(train(options, resume=resume, progress=progress, **(datasets or {})).summary)
     except NonFiniteLossError as err:
-        return {"status": "failed", "message": str(err)}
-    return dict(run.summary)
+        summary = {"status": "failed", "message": str(err)}
+    if run_dir.is_dir():
+        _record_machine(run_dir, options.get("device", "auto"), int(before.get("step", 0)),
+                        {**read_json_file(run_dir / SUMMARY_FILE), **summary} if (run_dir / SUMMARY_FILE).is_file()
+                        else summary, float(before.get("minutes", 0.0)))
+    return summary
 
 
 def _previous(run_dir: Path) -> tuple[str | None, bool]:
@@ -112,11 +165,15 @@ def _previous(run_dir: Path) -> tuple[str | None, bool]:
 
 
 def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend: str = "sequential",
-              progress: bool | None = None, dataset: Any = None, val_dataset: Any = None) -> list[dict[str, Any]]:
+              progress: bool | None = None, dataset: Any = None, val_dataset: Any = None,
+              finished: Sequence[str] = FINISHED, ray_address: str | None = None) -> list[dict[str, Any]]:
     """Train every point into ``out_dir/<name>``; writes and returns the ``sweep.json`` records.
 
     ``dataset``/``val_dataset`` replace loading each point's ``data`` (as in
-    :func:`gwrep.train.train`; sequential backend only).
+    :func:`gwrep.train.train`; sequential backend only). Runs whose ``run.json`` status is
+    in ``finished`` are not trained again (``gwrep experiment`` adds ``"time_budget"``: a run
+    that spent its stated budget is done). ``ray_address``: the Ray cluster to join (default:
+    ``RAY_ADDRESS``, else a local instance).
 
     A Ctrl-C stops the sweep after saving the current run's checkpoint; run it again to
     continue. A run that fails on a non-finite loss is recorded and the sweep goes on.
@@ -126,7 +183,7 @@ def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend:
     if backend == "ray" and (dataset is not None or val_dataset is not None):
         raise ValueError("the ray backend loads each point's data by name; pass no dataset objects")
     datasets = {k: v for k, v in (("dataset", dataset), ("val_dataset", val_dataset)) if v is not None}
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve() if backend == "ray" else Path(out_dir)  # Ray workers have their own cwd
     out_dir.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     jobs = []
@@ -134,17 +191,21 @@ def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend:
         run_dir = out_dir / point.name
         status, resumable = _previous(run_dir)
         record = {"name": point.name, "dir": str(run_dir), "overrides": point.overrides}
-        if status in FINISHED:
+        if status in finished:
             records.append({**record, **_summary_fields(read_json_file(run_dir / SUMMARY_FILE))})
             continue
-        jobs.append((record, {**point.options, "out": str(run_dir)}, resumable))
+        options = {**point.options, "out": str(run_dir)}
+        if backend == "ray" and options.get("data_root"):
+            options["data_root"] = str(Path(options["data_root"]).expanduser().resolve())
+        jobs.append((record, options, resumable))
         records.append(record)
     _write_index(out_dir, records)
-    if backend == "ray":
-        results = _run_with_ray([(opts, resumable) for _, opts, resumable in jobs])
+    if backend == "ray" and jobs:
+        results = _run_with_ray([(opts, resumable) for _, opts, resumable in jobs], ray_address)
         for (record, _, _), summary in zip(jobs, results):
             record.update(_summary_fields(summary))
         _write_index(out_dir, records)
+    if backend == "ray":
         return records
     for record, options, resumable in jobs:
         summary = _train_point(options, resumable, progress, datasets)
@@ -164,13 +225,34 @@ def _write_index(out_dir: Path, records: list[dict[str, Any]]) -> None:
     atomic_write_text(out_dir / SWEEP_FILE, json.dumps({"runs": records}, indent=2) + "\n")
 
 
-def _run_with_ray(jobs: list[tuple[dict[str, Any], bool]]) -> list[dict[str, Any]]:
-    """Train the jobs as Ray tasks (one CPU each); needs ``pip install 'gwrep[ray]'``."""
+def ray_task_resources(device: str, cluster_gpus: float) -> dict[str, float]:
+    """Ray resources of one training task: one CPU, plus one GPU when the run trains on CUDA
+    (``device`` ``"cuda"``/``"cuda:N"``, or ``"auto"`` on a cluster that has GPUs).
+
+    >>> ray_task_resources("cpu", 8), ray_task_resources("cuda:1", 0), ray_task_resources("auto", 2)
+    ({'num_cpus': 1}, {'num_cpus': 1, 'num_gpus': 1}, {'num_cpus': 1, 'num_gpus': 1})
+    """
+    wants_gpu = device.startswith("cuda") or (device == "auto" and cluster_gpus > 0)
+    return {"num_cpus": 1, **({"num_gpus": 1} if wants_gpu else {})}
+
+
+def _run_with_ray(jobs: list[tuple[dict[str, Any], bool]], address: str | None = None) -> list[dict[str, Any]]:
+    """Train the jobs as Ray tasks (:func:`ray_task_resources` each); needs ``pip install 'gwrep[ray]'``.
+
+    Joins the cluster at ``address`` (else ``RAY_ADDRESS``, else starts a local instance).
+    A task's CUDA device is the GPU Ray assigns it (Ray sets ``CUDA_VISIBLE_DEVICES``).
+    """
     try:
         import ray
     except ImportError:
         raise ValueError("the ray sweep backend needs Ray: pip install 'gwrep[ray]' (or use --backend sequential)") \
             from None
-    ray.init(ignore_reinit_error=True)
-    task = ray.remote(num_cpus=1)(_train_point)
-    return ray.get([task.remote(options, resumable, False) for options, resumable in jobs])
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    refs = []
+    for options, resumable in jobs:
+        resources = ray_task_resources(str(options.get("device", "auto")), gpus)
+        if resources.get("num_gpus") and not gpus:
+            raise ValueError(f"run {options['out']} trains on {options.get('device')!r} but the Ray cluster has no GPU")
+        refs.append(ray.remote(**resources)(_train_point).remote(options, resumable, False))
+    return ray.get(refs)
