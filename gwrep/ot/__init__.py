@@ -1,4 +1,4 @@
-"""gwrep.ot: the GW-loss engine (torch only, any dtype and device, batched over a leading dimension).
+"""gwrep.ot: the GW-loss engine (torch only, any device, batched over a leading dimension).
 
 One problem family per module; every public name is re-exported here:
 
@@ -16,6 +16,9 @@ One problem family per module; every public name is re-exported here:
 Solvers return plans and values with the inputs' dtype and device; value functions are
 differentiable by the envelope theorem; bad input raises ValueError naming the problem;
 a solver that stops at its iteration limit warns with :class:`ConvergenceWarning`.
+Solvers take float32 or float64 and refuse float16 / bfloat16 (:func:`gwrep.ot.utils.check_precision`);
+the GWAE losses compute half-precision input in float32. ``epsilon`` is in the units of the costs,
+as POT's: scale costs to about [0, 1].
 """
 from gwrep.ot.divergences import mmd_imq, sinkhorn_divergence
 from gwrep.ot.gromov import entropic_gromov_wasserstein, entropic_gromov_wasserstein2

@@ -6,7 +6,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gwrep.ot.utils import as_tensor, check_epsilon, check_finite, check_marginal
+from gwrep.ot.utils import as_tensor, check_epsilon, check_finite, check_marginal, check_precision
 
 __all__ = ["sinkhorn_divergence", "mmd_imq", "WAE_IMQ_SCALES"]
 
@@ -80,6 +80,8 @@ def sinkhorn_divergence(x: Tensor, y: Tensor, blur: float = 0.05, p: int = 2, sc
     1.0
     """
     x, y = _check_clouds(x, y)
+    check_precision("x", x, "sinkhorn_divergence")
+    check_precision("y", y, "sinkhorn_divergence")
     if isinstance(p, bool) or p not in (1, 2):
         raise ValueError(f"p must be 1 or 2, got {p!r}")
     blur = check_epsilon(blur, "blur")

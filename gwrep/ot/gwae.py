@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from gwrep.ot.points import gromov_wasserstein_points
-from gwrep.ot.utils import as_tensor, check_epsilon, check_finite
+from gwrep.ot.utils import as_tensor, check_epsilon, check_finite, upcast_low_precision
 
 __all__ = ["gwae_gw_loss", "coupled_gw_loss", "latent_scale"]
 
@@ -34,7 +34,7 @@ def _check_pair(x: Tensor, z: Tensor, x_name: str) -> tuple[Tensor, Tensor]:
     check_finite(x_name, x)
     check_finite("z", z)
     _check_same_kind(x_name, x, z)
-    return x.flatten(1), z
+    return upcast_low_precision(x.flatten(1)), upcast_low_precision(z)
 
 
 def _check_same_kind(x_name: str, x: Tensor, z: Tensor) -> None:
@@ -89,7 +89,9 @@ def gwae_gw_loss(x_decoded: Tensor, z: Tensor, log_beta: Any) -> Tensor:
     Returns
     -------
     Tensor, shape ()
-        L_GW, differentiable w.r.t. x_decoded, z and log_beta.
+        L_GW, differentiable w.r.t. x_decoded, z and log_beta. float16 / bfloat16 inputs are
+        computed in float32 and give a float32 value (an explicit cast, as ``torch.autocast``
+        runs ``cdist`` in float32; gradients flow back to the half-precision inputs).
 
     References
     ----------
@@ -167,7 +169,8 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     Returns
     -------
     Tensor, shape ()
-        The GW loss at the entropic plan.
+        The GW loss at the entropic plan. float16 / bfloat16 inputs are solved in float32 and
+        give a float32 value (the solvers themselves refuse half precision).
 
     References
     ----------
@@ -195,7 +198,7 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     check_finite("z", z)
     _check_same_kind("x", x, z)
     epsilon = check_epsilon(epsilon)
-    x = x.flatten(1)
+    x, z = upcast_low_precision(x.flatten(1)), upcast_low_precision(z)  # the solver refuses half precision
     z_scaled = z * (_beta(log_beta, z) / latent_scale(z))
     if normalize:
         with torch.no_grad():

@@ -22,7 +22,7 @@ from torch import Tensor
 from gwrep.ot.gw_solver import GWResult, solve_entropic_gw
 from gwrep.ot.sinkhorn import FactoredCost
 from gwrep.ot.utils import (as_tensor, batched, check_choice, check_epsilon, check_iterations, check_marginal,
-                            check_pair, check_points, default_tol, initial_plan)
+                            check_pair, check_points, check_precision, default_tol, initial_plan)
 
 __all__ = ["SquaredEuclideanCost", "PointsGWCost", "gromov_wasserstein_points"]
 
@@ -170,6 +170,8 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     """
     check_choice("solver", solver, ("PGD", "PPA"))
     X, Y = as_tensor("X", X), as_tensor("Y", Y)
+    check_precision("X", X, "gromov_wasserstein_points")
+    check_precision("Y", Y, "gromov_wasserstein_points")
     check_points("X", X)
     check_points("Y", Y)
     check_pair("X", X, "Y", Y)

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from gwrep.ot.utils import (ConvergenceWarning, as_tensor, batched, check_epsilon, check_finite, check_iterations,
-                            check_marginal, default_tol)
+                            check_marginal, check_precision, default_tol)
 
 __all__ = ["SinkhornResult", "FactoredCost", "sinkhorn_log", "sinkhorn_scaling"]
 
@@ -123,6 +123,7 @@ def sinkhorn_log(a: Any, b: Any, M: Any, epsilon: float, max_iter: int = 1000, t
     True
     """
     M = as_tensor("M", M)
+    check_precision("M", M, "sinkhorn_log")
     if M.dim() not in (2, 3):
         raise ValueError(f"M must be a matrix (n, m) or a batch (B, n, m), got shape {tuple(M.shape)}")
     check_finite("M", M)
