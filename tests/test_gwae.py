@@ -409,6 +409,7 @@ def test_config_pins_defaults():
     assert (cfg.coef_gw, cfg.coef_w, cfg.coef_d, cfg.coef_h) == (1.0, 1.0, 1.0, 0.03)
     assert (cfg.beta_init, cfg.critic_steps, cfg.gp_coef, cfg.critic_drift, cfg.lr, cfg.critic_lr) == (
         2.5, 5, 10.0, 1e-3, 1e-4, 1e-4)
+    assert cfg.logvar_max == 2.0  # the stability deviation (None: the authors' unbounded log-variance)
     assert GWAEConfig.from_dict(cfg.to_dict()) == cfg
     model = _tiny()
     assert {k: type(v).__name__ for k, v in model.optimizers.items()} == {"main": "RMSprop", "critic": "RMSprop"}
@@ -432,3 +433,36 @@ def test_bad_configs_raise_clear_errors(options, match):
 def test_unknown_architecture_raises():
     with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
         build_model("gwae", architecture="resnet")
+
+
+def test_bounded_logvar_by_hand():
+    """b - softplus(b - raw): raw well below b unchanged, never above b, the authors' raw value with None."""
+    from gwrep.models.gwae import bounded_logvar
+
+    raw = torch.tensor([-10.0, 0.0, 2.0, 50.0, 1e4])
+    out = bounded_logvar(raw, 2.0)
+    expected = 2.0 - torch.log1p(torch.exp(2.0 - raw))
+    assert torch.allclose(out, expected)
+    assert abs(float(out[0]) + 10.0) < 1e-5 and float(out[2]) == pytest.approx(2.0 - math.log(2.0))
+    assert float(out.max()) <= 2.0 and torch.isfinite(out).all()
+    assert torch.equal(bounded_logvar(raw, None), raw)
+
+
+def test_encoder_logvar_stays_below_its_bound_even_when_the_head_blows_up():
+    """A raw log-variance of 1e3 (what a runaway encoder head produced) gives sigma <= e and finite codes;
+    logvar_max=None is the authors' unbounded value, which overflows exp(logvar / 2)."""
+    from gwrep.models.losses import reparameterize
+
+    bounded, authors = _tiny(logvar_max=2.0), _tiny(logvar_max=None)
+    authors.load_state_dict(bounded.state_dict())
+    for model in (bounded, authors):
+        with torch.no_grad():
+            head = model.encoder.net[-1]
+            head.bias[model.config.latent_dim:] = 1e3  # the log-variance half of the head
+    x = torch.rand(4, *bounded.config.image_shape)
+    _, logvar = bounded.encode(x)
+    assert float(logvar.max()) <= 2.0 and torch.isfinite(reparameterize(*bounded.encode(x))).all()
+    _, raw = authors.encode(x)
+    assert float(raw.max()) > 900 and not torch.isfinite(reparameterize(*authors.encode(x))).all()
+    with pytest.raises(ValueError, match="logvar_max"):
+        build_model("gwae", logvar_max=float("inf"))

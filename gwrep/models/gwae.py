@@ -55,7 +55,7 @@ from gwrep.nets import build_decoder, build_encoder
 from gwrep.nets.gwae_nets import JointCritic
 from gwrep.priors import build_prior, check_prior_options, frozen_running_stats
 
-__all__ = ["GWAEConfig", "GWAE", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction",
+__all__ = ["GWAEConfig", "GWAE", "bounded_logvar", "joint_gradient_penalty", "critic_objective", "wasserstein_reconstruction",
            "check_finite_outputs"]
 
 GW_TERMS = ("paper", "entropic")
@@ -100,6 +100,14 @@ class GWAEConfig(ModelConfig):
             for both the critic steps and the main loss (faster); ``False`` keeps no graph
             during the critic steps (lower peak memory, one more decoder pass per step).
         mmd_scale: kernel scale of the MMD ablation (``None`` = the WAE paper's scales).
+        logvar_max: soft upper bound b of the encoder's log-variance,
+            ``logvar = b - softplus(b - raw)`` (equal to ``raw`` well below b, never above it;
+            sigma <= e^(b/2) = 2.7 prior standard deviations at b = 2). Deviation from the
+            authors, whose log-variance is unbounded (``None`` here): in the first steps
+            RMSprop moves every weight by about 10 x lr in the direction of its gradient's
+            sign, the log-variance head jumps by several units a step, and once sigma is large
+            the critic term's push on it grows with sigma (f is piecewise linear in z), so it
+            runs away until z overflows (``benchmarks/stability.py``; ``docs/design.md``).
     """
 
     architecture: str = "gwae"
@@ -125,6 +133,7 @@ class GWAEConfig(ModelConfig):
     critic_resample: bool = False
     share_generator_pass: bool = True
     mmd_scale: float | None = None
+    logvar_max: float | None = 2.0
 
     def validate(self) -> None:
         super().validate()
@@ -141,6 +150,20 @@ class GWAEConfig(ModelConfig):
         check_prior_options(self.prior, self.prior_options)  # unknown prior -> ValueError listing names
         if self.mmd_scale is not None:
             check_positive("mmd_scale", self.mmd_scale)
+        if self.logvar_max is not None and not math.isfinite(self.logvar_max):
+            raise ValueError(f"logvar_max must be a finite number or None (unbounded), got {self.logvar_max!r}")
+
+
+def bounded_logvar(raw: Tensor, upper: float | None) -> Tensor:
+    """``upper - softplus(upper - raw)``: a smooth upper bound on a log-variance (``None``: ``raw`` as is).
+
+    Below the bound it is ``raw`` (difference ``softplus(upper - raw)`` -> 0, e.g. 0.13 at
+    ``raw = upper - 2``), it never exceeds ``upper``, and its gradient ``sigmoid(upper - raw)``
+    fades to 0 above it, so no gradient can drive sigma past e^(upper/2).
+    """
+    if upper is None:
+        return raw
+    return upper - torch.nn.functional.softplus(upper - raw)
 
 
 def wasserstein_reconstruction(x: Tensor, logits: Tensor, kind: str) -> Tensor:
@@ -265,7 +288,7 @@ class GWAE(Model):
     # ------------------------------------------------------------------ hooks
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mean, logvar = self.encoder(x).chunk(2, dim=1)
-        return mean, logvar
+        return mean, bounded_logvar(logvar, self.config.logvar_max)
 
     def decode_logits(self, z: Tensor) -> Tensor:
         return self.decoder(z)
