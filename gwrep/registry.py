@@ -45,6 +45,8 @@ MODELS: dict[str, Entry] = {
     "wae-mmd": Entry("gwrep.baselines.wae:WAE", {"regularizer": "mmd"}, "WAE-MMD (Tolstikhin et al. 2018)"),
     "wae-gan": Entry("gwrep.baselines.wae:WAE", {"regularizer": "gan"}, "WAE-GAN (Tolstikhin et al. 2018)"),
     "dagmm": Entry("gwrep.baselines.dagmm:DAGMM", {}, "DAGMM (Zong et al. 2018)"),
+    "ds-vae": Entry("gwrep.models.ds_vae:DSVAE", {}, "Disentangled Sequential VAE on clips (Li & Mandt 2018)"),
+    "frame-vae": Entry("gwrep.models.frame_vae:FrameVAE", {}, "VAE applied to each frame of a clip (DS-VAE baseline)"),
 }
 
 PRIORS: dict[str, Entry] = {

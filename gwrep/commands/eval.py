@@ -251,6 +251,10 @@ def evaluate_run(run_dir: str | Path, args: argparse.Namespace) -> Path:
     shape_data, shape_model = tuple(test.image_shape), tuple(model.config.image_shape)
     if shape_data != shape_model:
         raise ValueError(f"the run's test data has images of shape {shape_data} but the model takes {shape_model}")
+    if getattr(model, "takes_clips", False):  # clip models: the judge-classifier evaluation of Li & Mandt 2018
+        from gwrep.eval.sequence import evaluate_sequence_run
+
+        return evaluate_sequence_run(run_, model, root, args)
     factor_data = getattr(test, "factor_data", None)
     chosen, skipped = _selected(args.metrics, factor_data is not None)
     counts = dict(IMAGE_COUNTS["fast" if args.fast else "default"])

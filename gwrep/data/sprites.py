@@ -2,11 +2,12 @@
 
 ``sprite-clips`` (:class:`SpriteClips`, procedural, deterministic): clips of T = 8 frames,
 64x64 RGB, of one flat-coloured sprite on black. Static factors, fixed over a clip:
-shape 4 (square, disc, triangle, cross), colour 6 (hues 0, 60, ..., 300 degrees at full
-saturation: red, yellow, green, cyan, blue, magenta), size 3 (radius 5, 7, 9 px). Dynamic
+shape 4 (square, horizontal bar, triangle, cross: outlines that stay apart at 28x28,
+where a disc and a square blur into one blob), colour 6 (hues 0, 60, ..., 300 degrees at full
+saturation: red, yellow, green, cyan, blue, magenta), size 3 (radius 7, 9.5, 12 px, so that shapes stay apart at 28x28). Dynamic
 factors: action 6 (move right, left, down, up at 3 px per frame; orbit clockwise or
 anticlockwise on a 12 px circle, 45 degrees per frame) and phase 4 (where the motion
-starts: 4 px further along the straight track per class, or a quarter turn further round
+starts: 3 px further along the straight track per class, or a quarter turn further round
 the circle). 1728 clips; the sprite's pixel-centre mask is evaluated at sub-pixel
 centres (no anti-aliasing, as dSprites). Straight tracks do not bounce, so no action
 equals another at another phase; the orbits visit the same positions in opposite
@@ -40,13 +41,13 @@ from gwrep.data.factordata import GridFactorData
 __all__ = ["SpriteClips", "build_lpc_sprites", "SPRITE_ACTIONS", "SPRITE_SHAPES", "LPC_ACTIONS", "LPC_DIRECTIONS",
            "LPC_ATTRIBUTES"]
 
-SPRITE_SHAPES = ("square", "disc", "triangle", "cross")
+SPRITE_SHAPES = ("square", "bar", "triangle", "cross")
 SPRITE_ACTIONS = ("right", "left", "down", "up", "orbit_cw", "orbit_ccw")
 _SIZE, _FRAMES = 64, 8
-_RADII = (5.0, 7.0, 9.0)
+_RADII = (7.0, 9.5, 12.0)
 _STEP = 3.0  # px per frame on straight tracks
-_PHASE_STEP = 4.0  # px further along the track per phase class
-_TRACK_START = -14.0  # track coordinate of phase 0 at t = 0, relative to the centre
+_PHASE_STEP = 3.0  # px further along the track per phase class
+_TRACK_START = -12.0  # track coordinate of phase 0 at t = 0, relative to the centre
 _ORBIT_RADIUS = 12.0
 _HUES = np.arange(6) / 6.0
 _RGB = np.array([colorsys.hsv_to_rgb(h, 1.0, 1.0) for h in _HUES], dtype=np.float32)  # (6, 3)
@@ -59,7 +60,7 @@ def _inside(shape: int, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarr
     if shape == 0:
         return np.maximum(np.abs(u), np.abs(v)) <= 0.85 * r
     if shape == 1:
-        return u**2 + v**2 <= r**2
+        return (np.abs(u) <= r) & (np.abs(v) <= 0.4 * r)
     if shape == 2:  # apex up at v = -r, base at v = 0.7 r
         return (v <= 0.7 * r) & (np.abs(u) <= 0.6 * (v + r))
     bar = r / 3.0

@@ -143,6 +143,11 @@ class Model(nn.Module):
         """Called by the trainer once training ends (completed, early stop, time budget),
         before the final save, with the training set's image batches. Default: nothing."""
 
+    def train_end_images(self) -> int | None:
+        """How many training images :meth:`on_train_end` gets: ``None`` = all, in order; a number = a
+        seeded random sample of that many (the trainer draws it with the run's seed)."""
+        return None
+
     # --------------------------------------------------------------- provided
     @property
     def device(self) -> torch.device:

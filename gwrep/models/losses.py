@@ -14,6 +14,7 @@ from torch import Tensor
 __all__ = [
     "reconstruction_loss",
     "kl_normal_standard",
+    "kl_normal_normal",
     "gaussian_log_density",
     "standard_normal_log_density",
     "reparameterize",
@@ -45,6 +46,15 @@ def kl_normal_standard(mean: Tensor, logvar: Tensor) -> Tensor:
     Closed form 0.5 (mu^2 + sigma^2 - log sigma^2 - 1) (Kingma & Welling 2014, App. B).
     """
     return 0.5 * (mean.pow(2) + logvar.exp() - logvar - 1.0)
+
+
+def kl_normal_normal(mean: Tensor, logvar: Tensor, prior_mean: Tensor, prior_logvar: Tensor) -> Tensor:
+    """KL(N(mean, exp(logvar)) || N(prior_mean, exp(prior_logvar))) per dimension, shape like ``mean``.
+
+    Closed form 0.5 (log s_p^2 - log s_q^2 + (s_q^2 + (m_q - m_p)^2) / s_p^2 - 1); with
+    ``prior_mean = 0`` and ``prior_logvar = 0`` it is :func:`kl_normal_standard`.
+    """
+    return 0.5 * (prior_logvar - logvar + (logvar.exp() + (mean - prior_mean).pow(2)) * torch.exp(-prior_logvar) - 1.0)
 
 
 def gaussian_log_density(z: Tensor, mean: Tensor, logvar: Tensor) -> Tensor:

@@ -17,13 +17,33 @@ Exactness: the data order is a function of (seed, epoch) (:mod:`gwrep.train.samp
 validation runs under a forked and re-seeded torch RNG, and a checkpoint stores the
 model, every optimizer, the Python/NumPy/torch RNG states and the data position, so an
 interrupted and resumed run reaches the same weights as an uninterrupted one on CPU.
+
+Safety of the run folder (what the README's failure-path section promises):
+
+- one writer: the run holds :class:`gwrep.train.run.RunLock` on ``RUN/.lock`` from start
+  to end; a second run on the same folder fails at once naming the holder's pid;
+- every checkpoint and saved model carries a checksum that every load checks; resuming
+  from a corrupt ``last.pt`` is refused with one line that offers ``best.pt``
+  (``resume="best"``, ``gwrep train --resume RUN --from-best``);
+- an ``OSError`` while writing (a full disk) stops the run with one line naming the
+  file and the reason (:class:`RunWriteError`), leaves no temporary file and records
+  ``status: failed`` in ``run.json`` when the disk still takes that;
+- resuming refuses a checkpoint of another model and fewer planned steps than are done,
+  before anything is written, and drops a torn last line of ``metrics.jsonl`` with a
+  warning.
+
+When stdout is not a terminal (a log file, nohup, a batch scheduler) the run prints one
+plain progress line every ``log_every`` steps: step, planned steps, the logged losses,
+elapsed time and the ETA or time budget left.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,15 +53,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gwrep.config import atomic_write_text
-from gwrep.models.base import Model, NonFiniteLossError, build_model, save_model
-from gwrep.train.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from gwrep.integrity import atomic_write_bytes, naming_path
+from gwrep.models.base import Model, NonFiniteLossError, build_model, save_model, state_mismatch
+from gwrep.train.checkpoint import (CorruptCheckpointError, capture_rng_state, load_checkpoint, restore_rng_state,
+                                    save_checkpoint)
 from gwrep.train.config import TrainConfig, read_config_file, resolve_device
 from gwrep.train.run import (CHECKPOINT_DIR, CONFIG_FILE, FIGURES_DIR, METRICS_FILE, MODEL_DIR, SUMMARY_FILE, Run,
-                             load_run_model, read_metrics)
+                             RunLock, load_run_model, read_metrics)
 from gwrep.train.sampler import EpochBatchSampler, epoch_seed
 
-__all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS", "fold_small_last_batch"]
+__all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS", "RESUME_FROM", "RunWriteError",
+           "fold_small_last_batch"]
 
 #: ``callback(step, logs)``, called after every step (after its logging, validation and checkpoint).
 Callback = Callable[[int, Mapping[str, float]], None]
@@ -62,8 +84,26 @@ def as_config(config: TrainConfig | Mapping[str, Any] | str | Path) -> TrainConf
     raise TypeError(f"config must be a TrainConfig, a dict or a config file path, got {type(config).__name__}")
 
 
+#: What ``train(resume=...)`` accepts besides ``False``: ``True``/``"last"`` (``last.pt``) or ``"best"`` (``best.pt``).
+RESUME_FROM = ("last", "best")
+
+
+class RunWriteError(OSError):
+    """Writing the run folder failed (a full disk, a lost mount...): one line naming the file and the reason.
+
+    ``errno`` and ``filename`` are those of the underlying ``OSError``.
+    """
+
+    def __init__(self, message: str, errno: int | None = None, filename: str | None = None):
+        super().__init__(errno, message)
+        self.message, self.filename = message, filename
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Dataset | None = None,
-          val_dataset: Dataset | None = None, resume: bool = False, callbacks: Iterable[Callback] = (),
+          val_dataset: Dataset | None = None, resume: bool | str = False, callbacks: Iterable[Callback] = (),
           progress: bool | None = None) -> Run:
     """Train ``config.model`` on ``config.data`` and write the run folder ``config.out``.
 
@@ -73,9 +113,13 @@ def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Data
             ``(image, target)`` or images, float (C, H, W) in [0, 1]).
         val_dataset: its validation set; without one, ``config.val_fraction`` of
             ``dataset`` is held out, or (for ``config.data``) its ``"val"`` split is used.
-        resume: continue the run in ``config.out`` from ``checkpoints/last.pt``.
+        resume: continue the run in ``config.out`` from ``checkpoints/last.pt`` (``True`` or
+            ``"last"``), or from ``checkpoints/best.pt`` (``"best"``: the way back when last.pt
+            is corrupt; the corrupt file is kept as ``last.pt.corrupt``).
         callbacks: functions ``(step, logs)`` called after each step.
-        progress: show a tqdm bar (``None``: only on a terminal).
+        progress: ``True``: a tqdm bar; ``False``: nothing on the console; ``None`` (default):
+            the bar when stderr is a terminal, and plain progress lines every ``log_every``
+            steps when stdout is not one.
 
     Returns:
         The :class:`Run`; ``run.status`` says why it ended. An interrupted run (Ctrl-C)
@@ -86,8 +130,16 @@ def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Data
     Raises:
         NonFiniteLossError: a loss became NaN/inf; the run folder keeps the last good
             checkpoint and ``run.json`` records the failure.
+        RunWriteError: writing the run folder failed (a full disk); as above.
+        gwrep.train.run.RunLockedError: another process is training in ``config.out``.
+        CorruptCheckpointError: the checkpoint to resume from fails its checksum (the
+            message says whether ``best.pt`` is a good one to resume from instead).
+        ValueError: a resume that does not fit (another model, fewer steps than done).
     """
-    return _Trainer(as_config(config), dataset, val_dataset, resume, list(callbacks), progress).fit()
+    if resume not in (False, True) + RESUME_FROM:
+        raise ValueError(f"resume must be True, False, 'last' or 'best', got {resume!r}")
+    resume_from = "last" if resume is True else resume or None
+    return _Trainer(as_config(config), dataset, val_dataset, resume_from, list(callbacks), progress).fit()
 
 
 def _default_run_dir(config: TrainConfig) -> Path:
@@ -118,16 +170,42 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _data_derived_options(config_class: type, options: Mapping[str, Any], train_size: int) -> dict[str, Any]:
+def _clip_length(ds: Dataset) -> int | None:
+    """T of a data set of clips (``clip_length`` of it or of the set it is a subset of), None for images."""
+    for candidate in (ds, getattr(ds, "dataset", None)):
+        length = getattr(candidate, "clip_length", None)
+        if length is not None:
+            return int(length)
+    return None
+
+
+def _data_derived_options(config_class: type, options: Mapping[str, Any], train_size: int,
+                          clip_length: int | None = None) -> dict[str, Any]:
     """Model options that follow from the training data unless the user set them.
 
     ``dataset_size`` (beta-TCVAE's minibatch-weighted estimators, Chen et al. 2018, Eq. (S6))
-    is the number of training images.
+    is the number of training images; ``frames`` (clip models) the data's clip length.
     """
     fields = getattr(config_class, "__dataclass_fields__", {})
+    derived: dict[str, Any] = {}
     if "dataset_size" in fields and "dataset_size" not in options:
-        return {"dataset_size": int(train_size)}
-    return {}
+        derived["dataset_size"] = int(train_size)
+    if "frames" in fields and clip_length is not None and "frames" not in options:
+        derived["frames"] = clip_length
+    return derived
+
+
+def _check_clips_match(model: Model, name: str, clip_length: int | None) -> None:
+    """ValueError when a clip model meets image data or an image model meets clips."""
+    takes_clips = bool(getattr(model, "takes_clips", False))
+    if takes_clips and clip_length is None:
+        raise ValueError(f"model {name!r} takes clips (N, T, C, H, W); the data yields images: use a clip data set "
+                         "(sprite-clips, lpc-sprites)")
+    if not takes_clips and clip_length is not None:
+        raise ValueError(f"model {name!r} takes images; the data yields clips of {clip_length} frames: use a clip "
+                         "model (ds-vae, frame-vae)")
+    if takes_clips and model.config.frames != clip_length:
+        raise ValueError(f"model {name!r} has frames={model.config.frames} but the data's clips have {clip_length}")
 
 
 def _absolute(data_root: str | None) -> str | None:
@@ -168,24 +246,31 @@ def fold_small_last_batch(batches: list[torch.Tensor], min_size: int = 2) -> lis
 class _Trainer:
     """State and steps of one invocation of :func:`train` (private; use :func:`train`)."""
 
-    def __init__(self, config: TrainConfig, dataset: Dataset | None, val_dataset: Dataset | None, resume: bool,
-                 callbacks: list[Callback], progress: bool | None):
+    def __init__(self, config: TrainConfig, dataset: Dataset | None, val_dataset: Dataset | None,
+                 resume_from: str | None, callbacks: list[Callback], progress: bool | None):
         self.dir = Path(config.out) if config.out else _default_run_dir(config)
         config = config.replace(out=str(self.dir), data_root=_data_root(config))
-        if resume:
+        RunLock.check(self.dir)  # a run in progress there: say so (with its pid) before anything else
+        self.lock = RunLock(self.dir)
+        self.resume, self.resume_from = resume_from is not None, resume_from
+        if self.resume:
             self._check_resumable(config)
-        elif (self.dir / CONFIG_FILE).exists():
-            raise ValueError(f"{self.dir} already holds a run; resume it (resume=True, --resume) or choose another out")
+        else:
+            self._check_fresh()
         self.device = resolve_device(config.device)
-        self.callbacks, self.progress, self.resume = callbacks, progress, resume
+        self.callbacks, self.progress = callbacks, progress
+        self.bar_on = progress if progress is not None else _is_terminal(sys.stderr)
+        self.lines_on = progress is None and not _is_terminal(sys.stdout)
         _seed_everything(config.seed)
         self.train_set, self.val_set = self._datasets(config, dataset, val_dataset)
         image_shape = _image_shape(self.train_set)
         model_config = config.model_config(image_shape)  # checks a given image_shape against the data
         self.config = config.replace(model_options={**config.model_options, "image_shape": list(image_shape)})
-        derived = _data_derived_options(type(model_config), config.model_options, len(self.train_set))
+        clip_length = _clip_length(self.train_set)
+        derived = _data_derived_options(type(model_config), config.model_options, len(self.train_set), clip_length)
         self.model: Model = build_model(config.model, **{**config.model_options, **derived,
                                                          "image_shape": model_config.image_shape})
+        _check_clips_match(self.model, config.model, clip_length)
         self.model.to(self.device)
         self.model.optimizers  # build them now, on the device
         per_step = self.model.batches_per_step
@@ -207,10 +292,14 @@ class _Trainer:
         self.saved_step: int | None = None  # the step last.pt holds (None: not written by this invocation)
 
     # ------------------------------------------------------------------ set-up
+    def _check_fresh(self) -> None:
+        if (self.dir / CONFIG_FILE).exists():
+            raise ValueError(f"{self.dir} already holds a run; resume it (resume=True, --resume) or choose another out")
+
     def _check_resumable(self, config: TrainConfig) -> None:
-        last = self.dir / CHECKPOINT_DIR / "last.pt"
-        if not last.is_file():
-            raise FileNotFoundError(f"cannot resume: {last} not found")
+        checkpoint = self.dir / CHECKPOINT_DIR / f"{self.resume_from}.pt"
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"cannot resume: {checkpoint} not found")
         saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
         given = config.to_dict()
         saved["data_root"] = _absolute(saved["data_root"])  # runs written before data_root was stored absolute
@@ -262,7 +351,8 @@ class _Trainer:
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_state(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "optimizers": self.model.optimizer_state(),
-                "rng": capture_rng_state(), "trainer": dict(self.state, log_sums=dict(self.state["log_sums"]))}
+                "rng": capture_rng_state(), "trainer": dict(self.state, log_sums=dict(self.state["log_sums"])),
+                "meta": {"model": self.config.model, "class": type(self.model).__name__}}
 
     def _save_checkpoint(self, name: str) -> Path:
         path = save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
@@ -270,31 +360,84 @@ class _Trainer:
             self.saved_step = self.state["step"]
         return path
 
-    def _last_saved_step(self) -> int:
+    def _last_saved_step(self) -> int | str:
         """The step of last.pt: known when this invocation wrote it, else read from the file."""
         if self.saved_step is None:
-            self.saved_step = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
+            try:
+                self.saved_step = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt")["trainer"]["step"]
+            except (OSError, ValueError) as err:  # for a message only: say what is wrong with it
+                return f"unreadable: {err}"
         return self.saved_step
 
+    def _load_resume_checkpoint(self) -> dict[str, Any]:
+        """The checkpoint to resume from, verified; a corrupt one is refused with the way back (best.pt)."""
+        path = self.dir / CHECKPOINT_DIR / f"{self.resume_from}.pt"
+        try:
+            return load_checkpoint(path, map_location=self.device)
+        except CorruptCheckpointError as err:
+            raise CorruptCheckpointError(f"cannot resume: {err}; {self._fallback_hint()}") from None
+
+    def _fallback_hint(self) -> str:
+        """Where to go from a corrupt last.pt: best.pt when it is there and passes its checksum."""
+        best = self.dir / CHECKPOINT_DIR / "best.pt"
+        if self.resume_from == "best":
+            return "no other checkpoint to fall back on; start a new run"
+        if not best.is_file():
+            return f"there is no {best} to fall back on (the run never validated); start a new run"
+        try:
+            step = load_checkpoint(best)["trainer"]["step"]
+        except (OSError, ValueError) as err:
+            return f"{best} cannot be used either ({err}); start a new run"
+        return (f"the last good checkpoint is {best} (step {step}, checksum verified): resume from it with "
+                f"gwrep train --resume {self.dir} --from-best (Python: resume='best')")
+
     def _restore(self) -> None:
-        ckpt = load_checkpoint(self.dir / CHECKPOINT_DIR / "last.pt", map_location=self.device)
-        self.saved_step = ckpt["trainer"]["step"]
+        """Load the checkpoint into the model, optimizers, RNGs and trainer state; refuse one that does not fit.
+
+        Everything is checked before anything in the run folder changes.
+        """
+        ckpt = self._load_resume_checkpoint()
+        path = self.dir / CHECKPOINT_DIR / f"{self.resume_from}.pt"
+        saved_model = ckpt.get("meta", {}).get("model")
+        if saved_model is not None and saved_model != self.config.model:
+            raise ValueError(f"cannot resume: {path} is a checkpoint of model {saved_model!r}; this run "
+                             f"({self.dir / CONFIG_FILE}) is model {self.config.model!r}")
+        mismatch = state_mismatch(self.model, ckpt["model"])
+        if mismatch:
+            raise ValueError(f"cannot resume: {path} does not fit this run's {self.config.model} model: {mismatch}")
+        done = int(ckpt["trainer"]["step"])
+        if self.total_steps < done:
+            raise ValueError(f"cannot resume {self.dir} with {self.total_steps} planned steps: {done} steps are "
+                             f"already done; give --steps {done} or more (or leave the schedule as it was)")
         self.model.load_state_dict(ckpt["model"])
-        self.model.load_optimizer_state(ckpt["optimizers"])
+        try:
+            self.model.load_optimizer_state(ckpt["optimizers"])
+        except (KeyError, ValueError, RuntimeError) as err:
+            raise ValueError(f"cannot resume: the optimizer states in {path} do not fit this run's "
+                             f"{self.config.model} model: {err}") from None
         restore_rng_state(ckpt["rng"])
         self.state.update(ckpt["trainer"])
-        self._truncate_metrics(self.state["step"])
+        self.saved_step = done if self.resume_from == "last" else None
+
+    def _adopt_best_checkpoint(self) -> None:
+        """After resuming from best.pt: keep the corrupt last.pt as last.pt.corrupt and make last.pt the state resumed."""
+        last = self.dir / CHECKPOINT_DIR / "last.pt"
+        if last.is_file():
+            with naming_path(last):
+                os.replace(last, last.with_name("last.pt.corrupt"))
+        self._save_checkpoint("last")
 
     def _truncate_metrics(self, step: int) -> None:
-        """Drop metrics lines written after the checkpoint we resume from."""
+        """Drop metrics lines written after the checkpoint we resume from (and a torn last line, with a warning)."""
         path = self.dir / METRICS_FILE
         if path.is_file():
             kept = [json.dumps(r) for r in read_metrics(path) if r.get("step", 0) <= step]
-            atomic_write_text(path, "".join(line + "\n" for line in kept))
+            atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode())
 
     # ---------------------------------------------------------------- logging
     def _write_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.dir / METRICS_FILE, "a") as f:
+        path = self.dir / METRICS_FILE
+        with naming_path(path), open(path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tensorboard is not None:
             for key, value in record.items():
@@ -308,7 +451,7 @@ class _Trainer:
                    "epoch": self.state["epoch"], "best_val_loss": self.state["best_val"],
                    "best_step": self.state["best_step"], "minutes": round(self.state["minutes"], 3),
                    "device": str(self.device), "message": message}
-        atomic_write_text(self.dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        atomic_write_bytes(self.dir / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode())
         return summary
 
     def _log_step(self, logs: Mapping[str, float], bar: Any) -> None:
@@ -328,6 +471,26 @@ class _Trainer:
             left = self.config.time_budget_minutes - (self.state["minutes"] - self.minutes_before)
             shown["budget_left"] = f"{max(left, 0.0):.1f}min"
         bar.set_postfix(shown, refresh=False)
+        if self.lines_on:
+            self._print_progress(means)
+
+    def _print_progress(self, means: Mapping[str, float]) -> None:
+        """One plain line (for logs): step, planned steps, the losses, elapsed, ETA or budget left; flushed."""
+        state = self.state
+        elapsed = time.monotonic() - self.started
+        done_here = state["step"] - self.first_step
+        parts = [f"step {state['step']}/{self.total_steps}",
+                 " ".join(f"{k} {v:.4g}" for k, v in means.items())]
+        if state["best_val"] is not None:
+            parts.append(f"best val {state['best_val']:.4g} (step {state['best_step']})")
+        timing = f"elapsed {_duration(elapsed)}"
+        if done_here > 0:
+            timing += f", ETA {_duration(elapsed / done_here * (self.total_steps - state['step']))}"
+        budget = self.config.time_budget_minutes
+        if budget is not None:
+            timing += f", time budget left {_duration(max(budget * 60 - elapsed, 0.0))}"
+        parts.append(timing)
+        print(f"{self.dir.name}: " + " | ".join(parts), flush=True)
 
     # ------------------------------------------------------------- validation
     def _evaluate(self) -> bool:
@@ -350,10 +513,30 @@ class _Trainer:
             state["bad_evals"] += 1
         self._write_metrics({"step": state["step"], "split": "val", "epoch": state["epoch"], **means,
                              "best": improved})
+        if self.lines_on:
+            best = "new best" if improved else f"best {state['best_val']:.4g} at step {state['best_step']}"
+            print(f"{self.dir.name}: step {state['step']} validation loss {val_loss:.4g} ({best})", flush=True)
         if improved:
             self._save_checkpoint("best")
             save_model(self.model, self.dir / MODEL_DIR)
+        if self.config.figures and not self.finishing:
+            self._save_figures(self.model, state["step"])
         return self.config.patience > 0 and state["bad_evals"] >= self.config.patience
+
+    def _save_figures(self, model: Model, step: int) -> None:
+        """RUN/figures for ``model`` at ``step`` (in the titles), under a forked RNG: training stays exact."""
+        figures = self.dir / FIGURES_DIR
+        x = self.val_batches[0] if self.val_batches else self._random_train_images(8)
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), naming_path(figures):
+            if getattr(model, "takes_clips", False):  # clips: the sequence figures (swap, traversal of f)
+                from gwrep.eval.sequence import save_sequence_figures
+
+                save_sequence_figures(model, x[:8], self.dir / METRICS_FILE, figures, seed=self.config.seed)
+            else:
+                from gwrep.eval.figures import save_run_figures
+
+                save_run_figures(model, x[:8], self.dir / METRICS_FILE, figures, seed=self.config.seed, step=step)
 
     # ------------------------------------------------------------------- loop
     def _request_interrupt(self, signum: int, frame: Any) -> None:
@@ -407,25 +590,59 @@ class _Trainer:
         return "completed"
 
     def fit(self) -> Run:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Lock the run folder, train, release: a second writer fails at once (:class:`RunLock`)."""
+        self.lock.acquire()
+        try:
+            return self._fit()
+        finally:
+            self.lock.release()
+
+    def _start(self) -> None:
+        """Write the run folder's starting files (after every resume check passed)."""
+        atomic_write_bytes(self.dir / CONFIG_FILE, (self.config.to_json() + "\n").encode())
         if self.resume:
-            self._restore()
-        self.minutes_before = self.state["minutes"]
-        self.config.save(self.dir / CONFIG_FILE)
-        if not self.resume:
-            (self.dir / METRICS_FILE).write_text("")
+            self._truncate_metrics(self.state["step"])
+            if self.resume_from == "best":
+                self._adopt_best_checkpoint()
+        else:
+            atomic_write_bytes(self.dir / METRICS_FILE, b"")
             self._save_checkpoint("last")  # step 0: there is always a good checkpoint to go back to
-        self.tensorboard = _tensorboard_writer(self.dir)
         self._write_summary("running")
+
+    def _write_failed(self, err: OSError) -> RunWriteError:
+        """The one-line error of a failed write; records it in run.json when the disk still allows."""
+        reason = err.strerror or str(err)
+        message = f"cannot write {err.filename}: {reason}" if err.filename else f"{type(err).__name__}: {reason}"
+        last = self.dir / CHECKPOINT_DIR / "last.pt"
+        if last.is_file():
+            message += f"; training stopped, the last good checkpoint is {last} (step {self._last_saved_step()})"
+        try:
+            self._write_summary("failed", message)
+        except OSError as again:
+            message += f"; run.json could not record the failure either ({again.strerror or again})"
+        return RunWriteError(message, err.errno, err.filename)
+
+    def _fit(self) -> Run:
+        if not self.resume:
+            self._check_fresh()  # again, under the lock: another process may have started here meanwhile
+        else:
+            self._restore()  # refuses a corrupt or unfit checkpoint before anything is written
+        self.minutes_before = self.state["minutes"]
+        try:
+            self._start()
+        except OSError as err:
+            raise self._write_failed(err) from None
+        self.tensorboard = _tensorboard_writer(self.dir)
         handler_installed = threading.current_thread() is threading.main_thread()
         # Ctrl-C and a scheduler's SIGTERM both finish the current step, save and exit cleanly.
         previous = ({sig: signal.signal(sig, self._request_interrupt) for sig in STOP_SIGNALS}
                     if handler_installed else {})
         started = time.monotonic()
+        self.started, self.first_step = started, self.state["step"]
         from tqdm import tqdm
 
         bar = tqdm(total=self.total_steps, initial=self.state["step"], desc=self.dir.name, dynamic_ncols=True,
-                   disable=None if self.progress is None else not self.progress)
+                   disable=not self.bar_on)
         try:
             status = self._train_steps(bar, started)
             # The steps are done: keep them whatever happens while finishing (an interrupt or
@@ -443,6 +660,8 @@ class _Trainer:
                        f"{self.dir / CHECKPOINT_DIR / 'last.pt'} (step {good}).")
             self._write_summary("failed", message)
             raise NonFiniteLossError(message) from None
+        except OSError as err:
+            raise self._write_failed(err) from None
         except Exception as err:
             self._write_summary("failed", f"{type(err).__name__}: {err}")
             raise
@@ -477,12 +696,19 @@ class _Trainer:
         bar.write(message)
         return self._write_summary("interrupted", message, step=kept)
 
-    def _train_batches(self) -> Iterator[torch.Tensor]:
-        """The training set's images in order, in batches of ``batch_size`` (for ``on_train_end``)."""
-        loader = DataLoader(self.train_set, batch_size=self.config.batch_size, shuffle=False,
+    def _train_batches(self, limit: int | None = None) -> Iterator[torch.Tensor]:
+        """The training set's images in batches of ``batch_size`` (for ``on_train_end``): all of them in
+        order, or ``limit`` of them drawn without replacement with the run's seed (in index order)."""
+        data: Dataset = self.train_set
+        if limit is not None and limit < len(data):
+            pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.config.seed))[:limit]
+            data = Subset(data, sorted(pick.tolist()))
+        loader = DataLoader(data, batch_size=self.config.batch_size, shuffle=False,
                             num_workers=self.config.num_workers,
                             generator=torch.Generator().manual_seed(self.config.seed))
-        for batch in loader:
+        from tqdm import tqdm
+
+        for batch in tqdm(loader, desc=f"{self.dir.name}: end of training", leave=False, disable=not self.bar_on):
             yield _images(batch)
 
     def _end_training(self, model: Model) -> bool:
@@ -493,8 +719,16 @@ class _Trainer:
         if type(model).on_train_end is Model.on_train_end:
             return False
         devices = [self.device] if self.device.type == "cuda" else []
+        limit = model.train_end_images()
+        n = len(self.train_set) if limit is None else min(limit, len(self.train_set))
+        started = time.monotonic()
+        if self.progress is not False:
+            print(f"{self.dir.name}: end of training ({type(model).__name__}) over {n} of "
+                  f"{len(self.train_set)} training images", flush=True)
         with torch.random.fork_rng(devices=devices):
-            model.on_train_end(self._train_batches())
+            model.on_train_end(self._train_batches(limit))
+        if self.progress is not False:
+            print(f"{self.dir.name}: end of training done in {time.monotonic() - started:.1f} s", flush=True)
         return True
 
     def _finish(self, status: str) -> Run:
@@ -519,10 +753,7 @@ class _Trainer:
                 save_model(best, self.dir / MODEL_DIR)
         self._stop_if_interrupted()
         if self.config.figures:
-            from gwrep.eval.figures import save_run_figures
-
-            x = self.val_batches[0] if self.val_batches else self._random_train_images(8)
-            save_run_figures(best, x[:8], self.dir / METRICS_FILE, self.dir / FIGURES_DIR, seed=self.config.seed)
+            self._save_figures(best, state["step"] if state["best_step"] is None else state["best_step"])
         message = self._end_message(status)
         summary = self._write_summary(status, message)
         return Run(self.dir, self.config, summary, model=best)
@@ -541,6 +772,28 @@ class _Trainer:
             return (f"time budget of {self.config.time_budget_minutes} min spent at step {state['step']} of "
                     f"{self.total_steps}; continue with: gwrep train --resume {self.dir}")
         return f"completed {state['step']} steps"
+
+
+def _is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is an interactive terminal (False for files, pipes and closed streams)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` as ``1h02m``, ``3m05s`` or ``42s``.
+
+    >>> _duration(42.4), _duration(185), _duration(3720)
+    ('42s', '3m05s', '1h02m')
+    """
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 def _tensorboard_writer(run_dir: Path):
