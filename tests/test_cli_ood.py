@@ -49,7 +49,7 @@ def calls(monkeypatch):
 
 def test_ood_one_run_writes_protocol_and_files(tmp_path, calls):
     run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
-    assert main(["ood", str(run_dir), "--out", "omniglot"]) == 0
+    assert main(["ood", str(run_dir), "--ood-data", "omniglot"]) == 0
     # Default protocol from the model's (1, 28, 28) input: clean; omniglot evaluation split, MNIST polarity.
     assert calls == [("mnist", "test", {"protocol": "clean"}), ("omniglot", "evaluation", {"protocol": "clean"})]
     doc = json.loads((run_dir / "ood.json").read_text())
@@ -66,7 +66,7 @@ def test_ood_one_run_writes_protocol_and_files(tmp_path, calls):
 def test_ood_several_runs_table_and_figure(tmp_path, calls, capsys):
     runs = [make_run(tmp_path, "mnist", image_shape=(3, 64, 64), seed=s) for s in (0, 1)]
     out = tmp_path / "cmp"
-    argv = ["ood", *map(str, runs), "--out", "omniglot", "--num", "30", "--num-in", "40", "--out-dir", str(out)]
+    argv = ["ood", *map(str, runs), "--ood-data", "omniglot", "--num", "30", "--num-in", "40", "--out-dir", str(out)]
     assert main(argv) == 0
     assert calls[1] == ("omniglot", "evaluation", {"protocol": "gwae"})
     table = json.loads((out / "ood_table.json").read_text())
@@ -99,11 +99,11 @@ def test_ood_protocol_must_match_model(tmp_path, calls, capsys):
     assert main(["ood", str(odd)]) == 2
     err = capsys.readouterr().err
     assert "no OoD protocol matches" in err and "no protocol fits" in err  # no advice that cannot work
-    assert main(["ood", str(odd), "--protocol", "clean", "--out", "tiny"]) == 2  # mnist under clean is 28x28
+    assert main(["ood", str(odd), "--protocol", "clean", "--ood-data", "tiny"]) == 2  # mnist under clean is 28x28
     assert "(1, 28, 28)" in capsys.readouterr().err
     assert main(["ood", str(run_dir), "--num", "0"]) == 2
     assert "--num" in capsys.readouterr().err
-    assert main(["ood", str(run_dir), "--out", "mnist"]) == 2  # scoring the run's test split against itself
+    assert main(["ood", str(run_dir), "--ood-data", "mnist"]) == 2  # scoring the run's test split against itself
     assert "are the same images (mnist test)" in capsys.readouterr().err
     assert calls == []  # every check fails before any data is loaded
 
@@ -121,9 +121,45 @@ def test_ood_polarity_override_and_run_seed(tmp_path, calls):
 
 def test_ood_small_out_set_uses_all(tmp_path, calls, capsys):
     run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
-    assert main(["ood", str(run_dir), "--out", "tiny", "--out-split", "test"]) == 0
+    assert main(["ood", str(run_dir), "--ood-data", "tiny", "--ood-split", "test"]) == 0
     assert "only 20 images" in capsys.readouterr().out
     assert json.loads((run_dir / "ood.json").read_text())["protocol"]["num_out"] == 20
+
+
+def test_ood_out_is_the_output_folder_and_a_folder_of_runs_is_expanded(tmp_path, calls, capsys):
+    sweep = tmp_path / "sweep"
+    runs = [make_run(sweep, "mnist", image_shape=(1, 28, 28), seed=s) for s in (0, 1)]
+    (sweep / "sweep.json").write_text("{}")  # a sweep folder's own file is not a run
+    out = tmp_path / "report"
+    assert main(["ood", str(sweep), "--ood-data", "omniglot", "--num", "10", "--out", str(out)]) == 0
+    table = json.loads((out / "ood_table.json").read_text())
+    assert sorted(row["run"] for row in table.values()) == sorted(str(r.resolve()) for r in runs)
+    assert (out / "ood_roc.png").is_file() and all((r / "ood.json").is_file() for r in runs)
+    assert [c[0] for c in calls] == ["mnist", "omniglot"] * 2
+
+
+def test_ood_out_naming_a_data_set_is_refused_with_the_new_flag(tmp_path, calls, capsys, monkeypatch):
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    monkeypatch.chdir(tmp_path)
+    assert main(["ood", str(run_dir), "--out", "omniglot"]) == 2  # the old meaning of --out
+    err = capsys.readouterr().err
+    assert "--ood-data omniglot" in err and err.count("\n") == 1
+    assert calls == [] and not (tmp_path / "omniglot").exists()
+    assert main(["ood", str(run_dir), "--out", "./omniglot", "--ood-data", "tiny", "--ood-split", "test"]) == 0
+    assert (tmp_path / "omniglot" / "ood_table.json").is_file()
+
+
+def test_ood_warns_when_the_in_set_is_not_the_training_set(tmp_path, calls, capsys):
+    run_dir = make_run(tmp_path, "tiny", image_shape=(1, 28, 28))
+    assert main(["ood", str(run_dir), "--in-data", "mnist", "--ood-data", "omniglot"]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1 and "trained on 'tiny'" in lines[0] and "'mnist'" in lines[0]
+    doc = json.loads((run_dir / "ood.json").read_text())
+    assert doc["trained_on"] == "tiny" and doc["protocol"]["in"]["data"] == "mnist"
+    own = make_run(tmp_path, "mnist", image_shape=(1, 28, 28))
+    assert main(["ood", str(own), "--in", "mnist"]) == 0  # the old spelling, the run's own set: no warning
+    assert "warning" not in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -136,7 +172,7 @@ def test_ood_real_mnist_omniglot(tmp_path, data_root):
     assert 0.0 <= doc["metrics"]["auroc"] <= 1.0
     # The GWAE protocol on a 64x64x3 model, explicit roots.
     run_dir = make_run(tmp_path, "mnist", image_shape=(3, 64, 64), name="gwae")
-    assert main(["ood", str(run_dir), "--in-root", str(data_root / "mnist"), "--out-root",
+    assert main(["ood", str(run_dir), "--in-root", str(data_root / "mnist"), "--ood-root",
                  str(data_root / "omniglot"), "--num-in", "200"]) == 0
     doc = json.loads((run_dir / "ood.json").read_text())
     p = doc["protocol"]

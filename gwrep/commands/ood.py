@@ -1,13 +1,20 @@
-"""``gwrep ood RUN_DIR [RUN_DIR ...] --in mnist --out omniglot``: OoD detection with each
+"""``gwrep ood RUN_DIR [RUN_DIR ...] --in-data mnist --ood-data omniglot``: OoD detection with each
 run's own ``ood_score``.
 
-For each run: score the in-distribution test split and an OoD set of as many images
-(a seeded random subset, as the GWAE authors), compute AUROC, AUPR-in/out and FPR at
-95% TPR (:func:`gwrep.eval.ood.ood_metrics`), and write ``RUN/ood.json`` (numbers and
-protocol), ``RUN/ood_scores.npz`` (the raw scores) and ``RUN/figures/ood_roc.png``.
-Several runs also give one ROC figure and one table (printed; JSON and markdown in ``--out``).
+RUN_DIR is a run folder, or a sweep/experiment folder: every run folder inside it is scored
+(:func:`gwrep.commands._runs.expand_run_dirs`). For each run: score the in-distribution test
+split and an OoD set of as many images (a seeded random subset, as the GWAE authors), compute
+AUROC, AUPR-in/out and FPR at 95% TPR (:func:`gwrep.eval.ood.ood_metrics`), and write
+``RUN/ood.json`` (numbers and protocol), ``RUN/ood_scores.npz`` (the raw scores) and
+``RUN/figures/ood_roc.png``. Several runs also give one ROC figure and one table (printed; JSON
+and markdown in the ``--out`` folder). An in-distribution set other than the one the run was
+trained on (its ``config.json``) is scored, with a one-line warning.
 
-Protocols are those of :data:`gwrep.data.PROTOCOLS` (DESIGN.md), passed to the loaders
+``--out`` is the output folder, as in every other command (``--out-dir`` / ``--output`` are
+aliases); the OoD set is ``--ood-data`` (it used to be ``--out``: an ``--out`` that names a data
+set, with no ``--ood-data``, is refused with a hint rather than taken as a folder name).
+
+Protocols are those of :data:`gwrep.data.PROTOCOLS` (docs/design.md), passed to the loaders
 as ``protocol=``: ``gwae`` = the authors' set-up (64x64, 3 channels, Omniglot not
 inverted: dark strokes on white); ``clean`` = 28x28 gray with Omniglot inverted to
 MNIST's polarity (bright strokes on black). The default is the protocol whose image
@@ -17,32 +24,37 @@ have the model's shape (error otherwise, naming both).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 HELP = "score in- and out-of-distribution data with runs' OoD scores; AUROC and ROC curves"
 
-#: Split of the OoD set when ``--out-split`` is not given (Omniglot: its evaluation alphabets).
+#: Split of the OoD set when ``--ood-split`` is not given (Omniglot: its evaluation alphabets).
 DEFAULT_OUT_SPLIT = {"omniglot": "evaluation"}
 #: Split names that load the same images (data set -> alias -> split).
 SPLIT_ALIASES = {"omniglot": {"test": "evaluation"}}
+#: OoD data set when ``--ood-data`` is not given.
+DEFAULT_OOD_DATA = "omniglot"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folder(s) written by gwrep train")
-    parser.add_argument("--in", dest="data_in", default=None,
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                        help="run folder(s) written by gwrep train, or sweep/experiment folders holding runs")
+    parser.add_argument("--in-data", "--in", dest="data_in", default=None,
                         help="in-distribution data set (default: each run's training data)")
-    parser.add_argument("--out", dest="data_out", default="omniglot", help="OoD data set (default: omniglot)")
+    parser.add_argument("--ood-data", dest="data_out", default=None,
+                        help=f"OoD data set (default: {DEFAULT_OOD_DATA})")
     parser.add_argument("--in-split", default="test", help="split of the in-distribution set (default: test)")
-    parser.add_argument("--out-split", default=None,
+    parser.add_argument("--ood-split", "--out-split", dest="out_split", default=None,
                         help="split of the OoD set (default: 'evaluation' for omniglot, else 'test')")
     parser.add_argument("--data-root", default=None, metavar="DIR",
                         help="data folder: DIR/<set> when that subfolder exists (DIR/mnist, DIR/omniglot, as the "
                              "shared data folder), else DIR itself")
     parser.add_argument("--in-root", default=None, metavar="PATH",
                         help="folder of the in-distribution set's files (default: DIR/<name> from --data-root, "
-                             "else the run's data_root when --in is the run's data)")
-    parser.add_argument("--out-root", default=None, metavar="PATH",
+                             "else the run's data_root when --in-data is the run's data)")
+    parser.add_argument("--ood-root", "--out-root", dest="out_root", default=None, metavar="PATH",
                         help="folder of the OoD set's files (default: DIR/<name> from --data-root)")
     parser.add_argument("--protocol", choices=["gwae", "clean"], default=None,
                         help="gwae: 64x64x3, Omniglot as shipped; clean: 28x28x1, polarity matched "
@@ -56,8 +68,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random subsets (default 0)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
-    parser.add_argument("--out-dir", "--output", dest="output", default=None,
-                        help="folder for the combined ROC figure (ood_roc.png), ood_table.md and ood_table.json")
+    parser.add_argument("--out", "--out-dir", "--output", dest="output", default=None, metavar="DIR",
+                        help="output folder for the combined ROC figure (ood_roc.png), ood_table.md and "
+                             "ood_table.json (the OoD data set is --ood-data)")
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Fill in the OoD set's default; refuse an ``--out`` that names a data set (the old meaning of
+    ``--out``) when ``--ood-data`` is not given, and non-positive counts."""
+    from gwrep.data import dataset_names
+
+    if args.data_out is None:
+        if args.output is not None and args.output in dataset_names() and not Path(args.output).exists():
+            raise ValueError(f"--out is the output folder, not the OoD data set: for the OoD set write --ood-data "
+                             f"{args.output} (for a folder of that name, --out ./{args.output})")
+        args.data_out = DEFAULT_OOD_DATA
+    for flag, value in (("--num", args.num), ("--num-in", args.num_in), ("--batch-size", args.batch_size)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{flag} must be a positive number of images, got {value}")
 
 
 def _shape(options: dict[str, Any]) -> tuple[int, int, int] | None:
@@ -148,28 +176,33 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     model = run.model
     shape = tuple(model.config.image_shape)
     name_in = args.data_in or run.config.data
-    protocol = choose_protocol(shape, name_in, args.data_out, args.protocol)
+    name_out = args.data_out or DEFAULT_OOD_DATA
+    if name_in != run.config.data:
+        print(f"warning: {run.dir} was trained on {run.config.data!r} (its config.json), not on the "
+              f"in-distribution set {name_in!r}: the scores measure how unlike {run.config.data} both sets are",
+              file=sys.stderr)
+    protocol = choose_protocol(shape, name_in, name_out, args.protocol)
     root_in = _root(args.in_root, args.data_root, name_in, run.config.data_root if name_in == run.config.data else None)
-    root_out = _root(args.out_root, args.data_root, args.data_out, None)
-    out_split = args.out_split or DEFAULT_OUT_SPLIT.get(args.data_out, "test")
-    if name_in == args.data_out and _same_split(name_in, args.in_split, out_split):
+    root_out = _root(args.out_root, args.data_root, name_out, None)
+    out_split = args.out_split or DEFAULT_OUT_SPLIT.get(name_out, "test")
+    if name_in == name_out and _same_split(name_in, args.in_split, out_split):
         raise ValueError(f"the in-distribution and OoD sets are the same images ({name_in} {out_split}); give another "
-                         f"--out data set (or different --in-split/--out-split)")
+                         f"--ood-data set (or different --in-split/--ood-split)")
     options_in = {"protocol": protocol}
     if name_in == run.config.data and "seed" in run.config.data_options:
         options_in["seed"] = run.config.data_options["seed"]  # the run's own split of its data
     options_out = {"protocol": protocol}
-    for name, options in ((name_in, options_in), (args.data_out, options_out)):
+    for name, options in ((name_in, options_in), (name_out, options_out)):
         if args.polarity is not None and name == "omniglot":
             options["polarity"] = args.polarity
     ds_in = _load(name_in, args.in_split, root_in, options_in, shape)
-    ds_out = _load(args.data_out, out_split, root_out, options_out, shape)
+    ds_out = _load(name_out, out_split, root_out, options_out, shape)
     polarity = args.polarity or PROTOCOLS[protocol].get("omniglot", {}).get("polarity")
     ds_in, num_in = _subset(ds_in, args.num_in, args.seed)
     num_out_requested = args.num if args.num is not None else num_in
     ds_out, num_out = _subset(ds_out, num_out_requested, args.seed + 1)
     if num_out < num_out_requested:
-        print(f"note: {args.data_out} {out_split} has only {num_out} images (< {num_out_requested} requested); using all")
+        print(f"note: {name_out} {out_split} has only {num_out} images (< {num_out_requested} requested); using all")
 
     device = resolve_device(args.device)
     scores_in = score_dataset(model, ds_in, batch_size=args.batch_size, device=device)
@@ -177,18 +210,19 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     metrics = ood_metrics(scores_in, scores_out)
     fpr, tpr = ood_roc_curve(scores_in, scores_out)
     figure = plot_roc_curves({run_label(run): (fpr, tpr, metrics["auroc"])}, run.dir / "figures" / "ood_roc.png",
-                             title=f"OoD: {name_in} (in) vs {args.data_out} (out), {protocol} protocol")
+                             title=f"OoD: {name_in} (in) vs {name_out} (out), {protocol} protocol")
     np.savez(run.dir / "ood_scores.npz", scores_in=scores_in, scores_out=scores_out)
     result = {
         "run": run_path(run),
         "model": run.config.model,
         "seed": run.config.seed,
         "score": f"{type(model).__name__}.ood_score (higher = more anomalous)",
+        "trained_on": run.config.data,
         "protocol": {"name": protocol, "image_size": shape[1], "channels": shape[0],
-                     "polarity": polarity if "omniglot" in (name_in, args.data_out) else None,
+                     "polarity": polarity if "omniglot" in (name_in, name_out) else None,
                      "num_in": num_in, "num_out": num_out, "subset_seed": args.seed,
                      "in": {"data": name_in, "split": args.in_split, "options": options_in},
-                     "out": {"data": args.data_out, "split": out_split, "options": options_out}},
+                     "out": {"data": name_out, "split": out_split, "options": options_out}},
         "metrics": metrics,
         "summary": {f"ood_{k}": v for k, v in metrics.items()},
         "definitions": {"auroc": "OoD positive", "aupr_out": "OoD positive", "aupr_in": "in-distribution positive, "
@@ -202,13 +236,11 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gwrep.commands._runs import markdown_table, open_runs, run_label, write_json
+    from gwrep.commands._runs import expand_run_dirs, markdown_table, open_runs, run_label, write_json
     from gwrep.eval.plots import plot_roc_curves
 
-    for flag, value in (("--num", args.num), ("--num-in", args.num_in), ("--batch-size", args.batch_size)):
-        if value is not None and value <= 0:
-            raise ValueError(f"{flag} must be a positive number of images, got {value}")
-    runs = open_runs(args.runs)
+    check_flags(args)
+    runs = open_runs(expand_run_dirs(args.runs))
     results = [evaluate_run(r, args) for r in runs]
     header = ["run", "AUROC", "AUPR-in", "AUPR-out", "FPR@95%TPR", "n_in", "n_out", "protocol"]
     rows, table = [], {}
@@ -233,5 +265,5 @@ def run(args: argparse.Namespace) -> int:
         write_json(out / "ood_table.json", table)
         print(f"wrote {out / 'ood_roc.png'}, {out / 'ood_table.md'} and {out / 'ood_table.json'}")
     elif len(runs) > 1:
-        print("note: pass --out-dir DIR for one ROC figure with every run and the table as files")
+        print("note: pass --out DIR for one ROC figure with every run and the table as files")
     return 0
