@@ -122,3 +122,28 @@ def test_defaults_and_validation():
                          ("gmm_momentum", 2.0), ("covariance_jitter", 0.0)]:
         with pytest.raises(ValueError, match=field):
             DAGMMConfig(**{field: value})
+
+
+def test_end_of_training_fit_uses_a_bounded_seeded_sample(tmp_path, capsys):
+    """fit_images=6 of 20 training images: the run's mixture is fit_gmm over the 6 images the run's seed picks
+    (and differs from the whole-set fit); the trainer says how many images it encodes."""
+    from torch.utils.data import TensorDataset
+
+    from gwrep.models.base import load_model
+    from gwrep.train import TrainConfig, train
+
+    images = binary_squares(20)
+    cfg = TrainConfig(model="dagmm", steps=2, batch_size=4, eval_every=0, figures=False, seed=3,
+                      out=str(tmp_path / "run"), model_options={"latent_dim": 2, "fit_images": 6})
+    run = train(cfg, dataset=TensorDataset(images, torch.zeros(20)), progress=None)
+    assert "over 6 of 20 training images" in capsys.readouterr().out
+    model = load_model(run.dir / "model")
+    pick = sorted(torch.randperm(20, generator=torch.Generator().manual_seed(3))[:6].tolist())
+    sample, whole = copy.deepcopy(model), copy.deepcopy(model)
+    sample.fit_gmm(images[pick].split(4))
+    whole.fit_gmm(images.split(4))
+    torch.testing.assert_close(model.gmm_mu, sample.gmm_mu, rtol=0, atol=0)
+    assert not torch.allclose(model.gmm_mu, whole.gmm_mu)
+    assert DAGMMConfig().fit_images == 10_000 and _model(fit_images=None).train_end_images() is None
+    with pytest.raises(ValueError, match="fit_images"):
+        _model(fit_images=0)
