@@ -40,14 +40,18 @@ def test_flags_override_the_file():
 
 
 def test_quick_start_defaults():
-    """``gwrep train`` alone: GWAE-FNP on procedural 3D Shapes at 28x28 under the 5-minute budget."""
+    """``gwrep train`` alone: GWAE-FNP on procedural 3D Shapes at 28x28 for a fixed number of steps, so its figures
+    do not depend on the machine's load; the time budget is only a safety cap."""
     from gwrep.train import TrainConfig
-    from gwrep.train.config import DEFAULT_MINUTES
 
     config = TrainConfig.from_dict(command.config_options(parse([]), command.base_options(parse([]))))
     assert (config.model, config.data, config.data_options) == ("gwae-fnp", "shapes3d", {"image_size": 28})
-    assert config.time_budget_minutes == DEFAULT_MINUTES == 5.0
-    assert command.base_options(parse(["--data", "shapes3d"])) == {}  # a chosen data set keeps its own size
+    assert config.steps == command.QUICK_START_STEPS and config.epochs is None
+    assert config.time_budget_minutes == command.QUICK_START_MAX_MINUTES
+    assert command.base_options(parse(["--data", "shapes3d"])) == {  # a chosen data set keeps its own size
+        "steps": command.QUICK_START_STEPS, "max_minutes": command.QUICK_START_MAX_MINUTES}
+    for schedule in (["--steps", "50"], ["--epochs", "2"], ["--max-minutes", "3"]):  # a chosen schedule stays
+        assert "steps" not in command.base_options(parse(schedule))
 
 
 def test_bad_assignment():

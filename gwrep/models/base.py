@@ -13,17 +13,21 @@ checkpoint) whichever player's update produced it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Mapping
 
 import torch
 from torch import Tensor, nn
 
-from gwrep.config import Config, atomic_write_text, check_choice, check_positive, load_torch_file, read_json_file
+from gwrep.config import Config, check_choice, check_positive, load_torch_file, read_json_file
+from gwrep.integrity import atomic_write_bytes, naming_path, state_digest
 
-__all__ = ["ModelConfig", "Model", "NonFiniteLossError", "save_model", "load_model", "build_model", "parameters_of"]
+__all__ = ["ModelConfig", "Model", "NonFiniteLossError", "save_model", "load_model", "build_model", "parameters_of",
+           "state_mismatch"]
 
 CONFIG_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
@@ -286,16 +290,42 @@ def _check_finite(loss: Tensor, terms: Mapping[str, Tensor], step: int, name: st
 
 
 def save_model(model: Model, directory: str | os.PathLike) -> Path:
-    """Save a model's registry name, config and weights (no pickled code)."""
+    """Save a model's registry name, config, weights and the weights' checksum (no pickled code).
+
+    ``model.json`` records ``weights_sha256`` (:func:`gwrep.integrity.state_digest` of the
+    state dict), which :func:`load_model` checks. Both files are written atomically; on a
+    failure (a full disk) no temporary file is left and the ``OSError`` names the file.
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    with naming_path(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+    state = model.state_dict()
     meta = {"model": model.registry_name or type(model).__name__, "class": type(model).__name__,
-            "config": model.config.to_dict()}
-    tmp = directory / (WEIGHTS_FILE + ".tmp")
-    torch.save(model.state_dict(), tmp)
-    os.replace(tmp, directory / WEIGHTS_FILE)
-    atomic_write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+            "config": model.config.to_dict(), "weights_sha256": state_digest(state)}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(directory / WEIGHTS_FILE, buffer.getbuffer())
+    atomic_write_bytes(directory / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
     return directory
+
+
+def state_mismatch(module: nn.Module, state: Mapping[str, Any], limit: int = 3) -> str | None:
+    """One line summarising how ``state`` does not fit ``module.load_state_dict`` (``None``: it fits).
+
+    Counts missing and unexpected keys and tensors of another shape, naming the first
+    ``limit`` of each (instead of torch's one line per tensor).
+    """
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+              if k in state and isinstance(state[k], Tensor) and tuple(state[k].shape) != tuple(v.shape)]
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("of another shape (saved vs model)", shapes)):
+        if items:
+            more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+            parts.append(f"{len(items)} tensors {label}: {', '.join(items[:limit])}{more}")
+    return "; ".join(parts) or None
 
 
 def build_model(name: str, **options: Any) -> Model:
@@ -328,11 +358,17 @@ def load_model(directory: str | os.PathLike, map_location: str | torch.device = 
     weights = directory / WEIGHTS_FILE
     if not weights.is_file():
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}")
-    try:
-        model.load_state_dict(load_torch_file(weights, map_location=map_location))
-    except RuntimeError as err:  # keys or shapes differ from the model that model.json describes
-        detail = " ".join(line.strip() for line in str(err).splitlines()[1:2])[:300]
-        raise ValueError(f"{weights} does not fit the {name} model of {meta_path}: {detail}") from None
+    state = load_torch_file(weights, map_location=map_location)
+    saved = meta.get("weights_sha256")
+    if saved is None:
+        warnings.warn(f"{meta_path} records no weights checksum (saved before gwrep checked them): {weights} "
+                      "loaded unverified", UserWarning, stacklevel=2)
+    elif not isinstance(state, dict) or state_digest(state) != saved:
+        raise ValueError(f"{weights} is corrupt: its contents do not match the checksum in {meta_path}")
+    mismatch = state_mismatch(model, state) if isinstance(state, dict) else "not a state dict"
+    if mismatch:  # keys or shapes differ from the model that model.json describes
+        raise ValueError(f"{weights} does not fit the {name} model of {meta_path}: {mismatch}")
+    model.load_state_dict(state)
     return model
 
 

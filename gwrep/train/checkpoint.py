@@ -4,15 +4,24 @@ A checkpoint is a plain dictionary of tensors, numbers, strings and lists (no pi
 objects, so ``torch.load(..., weights_only=True)`` reads it):
 
 ``{"format": 1, "model": state_dict, "optimizers": {name: state_dict},
-"rng": capture_rng_state(), "trainer": {step, epoch, batch_in_epoch, ...}}``.
+"rng": capture_rng_state(), "trainer": {step, epoch, batch_in_epoch, ...},
+"sha256": state_digest(everything else)}``.
 
 Restoring the model, every optimizer, the Python/NumPy/torch random states and the
 data position makes a resumed run bit-identical to an uninterrupted one on CPU.
+
+Integrity: the checksum (:func:`gwrep.integrity.state_digest` of the rest of the
+dictionary) is written with every checkpoint and checked on every load; a file whose
+contents do not match it, or that torch cannot read at all, raises
+:class:`CorruptCheckpointError`. A checkpoint written before checksums existed (no
+``"sha256"`` key) loads with a :class:`UserWarning` saying it is unverified.
 """
 from __future__ import annotations
 
+import io
 import os
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +29,61 @@ import numpy as np
 import torch
 
 from gwrep.config import load_torch_file
+from gwrep.integrity import atomic_write_bytes, naming_path, state_digest
 
-__all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng_state", "restore_rng_state"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKSUM_KEY", "CorruptCheckpointError", "save_checkpoint", "load_checkpoint",
+           "capture_rng_state", "restore_rng_state"]
 
 CHECKPOINT_FORMAT = 1
+#: The key of a checkpoint's checksum (the SHA-256 of all its other entries).
+CHECKSUM_KEY = "sha256"
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint whose contents do not match its checksum, or that torch cannot read."""
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file, then ``os.replace``)."""
+    """Write ``state`` and its checksum to ``path`` atomically (:func:`gwrep.integrity.atomic_write_bytes`).
+
+    On a failure (a full disk) no temporary file is left and the ``OSError`` names ``path``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
-    os.replace(tmp, path)
-    return path
+    with naming_path(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": CHECKPOINT_FORMAT, **state}
+    payload[CHECKSUM_KEY] = state_digest(payload)
+    buffer = io.BytesIO()  # serialised in memory, so a full disk is a Python OSError naming the file
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``)."""
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``) and check its checksum.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CorruptCheckpointError: unreadable, or its contents differ from its checksum.
+        ValueError: a readable torch file that is not a gwrep checkpoint.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    state = load_torch_file(path, map_location=map_location)
+    try:
+        state = load_torch_file(path, map_location=map_location)
+    except Exception as err:  # torch's reader fails in many ways on damaged bytes (zip, pickle, unicode)
+        text = str(err)
+        if str(path) not in text:
+            text = f"{path} is not a readable torch file (corrupt or truncated): {type(err).__name__}: {text}"
+        raise CorruptCheckpointError(text) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a gwrep checkpoint of format {CHECKPOINT_FORMAT}")
+    saved = state.pop(CHECKSUM_KEY, None)
+    if saved is None:
+        warnings.warn(f"{path} has no checksum (written before gwrep checked checkpoints): loaded unverified",
+                      UserWarning, stacklevel=2)
+    elif state_digest(state) != saved:
+        raise CorruptCheckpointError(f"{path} is corrupt: its contents do not match the checksum saved with it")
     return state
 
 

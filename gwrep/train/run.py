@@ -9,19 +9,26 @@ Layout (shared with ``gwrep eval``/``ood``/``compare``)::
     RUN/checkpoints/best.pt    full training state at the best validation loss
     RUN/metrics.jsonl          one JSON object per log line: step, split, losses
     RUN/figures/*.png          reconstructions, samples, traversals, loss curves
+    RUN/.lock                  held (flock) by the one process training in RUN; holds its pid
+
+One writer per run folder: :class:`RunLock` takes an exclusive ``fcntl.flock`` on
+``RUN/.lock`` for as long as a training process works in ``RUN``. The operating system
+drops the lock when that process ends however it ends (``kill -9`` included), so a
+crashed run never leaves the folder locked; the file itself stays.
 """
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from gwrep.config import read_json_file
 from gwrep.train.config import TrainConfig
 
-__all__ = ["Run", "load_run", "load_run_model", "read_metrics", "CONFIG_FILE", "SUMMARY_FILE", "MODEL_DIR",
-           "CHECKPOINT_DIR", "METRICS_FILE", "FIGURES_DIR"]
+__all__ = ["Run", "load_run", "load_run_model", "read_metrics", "RunLock", "RunLockedError", "CONFIG_FILE",
+           "SUMMARY_FILE", "MODEL_DIR", "CHECKPOINT_DIR", "METRICS_FILE", "FIGURES_DIR", "LOCK_FILE"]
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "run.json"
@@ -29,20 +36,32 @@ MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 FIGURES_DIR = "figures"
+LOCK_FILE = ".lock"
 
 
 def read_metrics(path: str | os.PathLike, split: str | None = None) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` file, optionally only those of one ``split``."""
+    """The records of a ``metrics.jsonl`` file, optionally only those of one ``split``.
+
+    A torn last line (no final newline and not valid JSON: a crash or a full disk cut
+    its write short) is dropped with a warning; any other line that is not JSON is a
+    ``ValueError`` naming the file and line.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"metrics file not found: {path}")
+    text = path.read_text()
+    lines = text.splitlines()
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
+            if number == len(lines) and not text.endswith("\n"):
+                warnings.warn(f"{path}:{number}: dropped a torn last line (an interrupted write): {line[:60]!r}",
+                              UserWarning, stacklevel=2)
+                break
             raise ValueError(f"{path}:{number} is not valid JSON: {err}") from None
         if split is None or record.get("split") == split:
             records.append(record)
@@ -115,3 +134,69 @@ def load_run_model(run_dir: str | os.PathLike, map_location: str = "cpu"):
     raise FileNotFoundError(
         f"{run_dir} holds no model ({MODEL_DIR}/{MODEL_CONFIG_FILE} or {MODEL_CONFIG_FILE}); "
         "has its training written one yet?")
+
+
+class RunLockedError(RuntimeError):
+    """Another process holds the run folder's lock (it is training there now)."""
+
+
+class RunLock:
+    """The exclusive, non-blocking ``flock`` on ``RUN/.lock`` that makes one process the folder's only writer.
+
+    ``acquire`` raises :class:`RunLockedError` naming the folder and the holder's pid; the
+    lock ends with ``release``, with the ``with`` block, or with the process.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.dir = Path(run_dir)
+        self.path = self.dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> "RunLock":
+        import fcntl
+
+        if self._fd is not None:
+            return self
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLockedError(f"{self.dir} is in use by another gwrep training process (pid {holder}); "
+                                 "wait for it to end or choose another --out") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        import fcntl
+
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    @staticmethod
+    def check(run_dir: str | os.PathLike) -> None:
+        """Raise :class:`RunLockedError` if a process holds ``run_dir``'s lock now (writes nothing else)."""
+        if (Path(run_dir) / LOCK_FILE).is_file():
+            RunLock(run_dir).acquire().release()

@@ -768,10 +768,12 @@ class _Trainer:
         if status == "early_stopped":
             return (f"early stop at step {state['step']}: no better validation loss in {self.config.patience} "
                     f"evaluations (best {state['best_val']:.6g} at step {state['best_step']})")
+        budget = self.config.time_budget_minutes
         if status == "time_budget":
-            return (f"time budget of {self.config.time_budget_minutes} min spent at step {state['step']} of "
-                    f"{self.total_steps}; continue with: gwrep train --resume {self.dir}")
-        return f"completed {state['step']} steps"
+            return (f"stopped by the time budget ({budget} min) at step {state['step']} of {self.total_steps} "
+                    f"planned steps; continue with: gwrep train --resume {self.dir}")
+        within = f", within the time budget of {budget} min" if budget is not None else ""
+        return f"completed the {state['step']} planned steps{within}"
 
 
 def _is_terminal(stream: Any) -> bool:
