@@ -1,4 +1,4 @@
-"""The ``gwrep`` command line: ``gwrep train | eval | ood | compare | sweep | bench | data``.
+"""The ``gwrep`` command line: ``gwrep train | eval | ood | compare | sweep | experiment | bench | data``.
 
 Each subcommand lives in ``gwrep/commands/<name>.py`` and defines ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "ood": "score in- and out-of-distribution data with runs' OoD scores; AUROC and ROC curves",
     "compare": "tabulate and plot metrics of several runs side by side",
     "sweep": "train a grid of configurations (seeds, hyperparameters)",
+    "experiment": "run one of the paper's experiments end to end ('gwrep experiment list')",
     "bench": "time the engine and models (gw, data, train-step, metrics) and write JSON",
     "data": "list, show, and verify data sets",
 }
@@ -32,7 +33,7 @@ def _version() -> str:
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    lines = "\n".join(f"  {name:<9} {text}" for name, text in COMMANDS.items())
+    lines = "\n".join(f"  {name:<10} {text}" for name, text in COMMANDS.items())
     parser = argparse.ArgumentParser(
         prog="gwrep",
         description="Gromov-Wasserstein Autoencoders and optimal-transport representation learning.",

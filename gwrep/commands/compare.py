@@ -143,7 +143,8 @@ def collect(run_dirs: list[str], metrics: list[str] | None = None) -> dict[str, 
     return groups
 
 
-def _stats(values: list[float | None]) -> dict[str, Any]:
+def metric_stats(values: list[float | None]) -> dict[str, Any]:
+    """``{"mean", "std" (sample, ddof=1), "n", "values"}`` over the finite values (None when there are none)."""
     vals = [v for v in values if v is not None and math.isfinite(v)]
     n = len(vals)
     mean = sum(vals) / n if n else None
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     write_json(out / "comparison.json", {
         label: {"model": g["model"], "config": g["keys"], "runs": g["runs"], "seeds": g["seeds"],
                 "duplicate_seeds": g["duplicate_seeds"],
-                "metrics": {m: _stats(g["values"][m]) for m in names}}
+                "metrics": {m: metric_stats(g["values"][m]) for m in names}}
         for label, g in groups.items()})
     table = {label: {display_name(m): [v for v in g["values"][m] if v is not None] for m in names}
              for label, g in groups.items()}
