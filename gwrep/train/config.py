@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +23,18 @@ __all__ = ["TrainConfig", "DEFAULT_STEPS", "DEFAULT_MINUTES", "read_config_file"
 DEFAULT_STEPS = 20_000
 #: Time budget in minutes of a run that gives neither ``steps``, ``epochs`` nor ``max_minutes``.
 DEFAULT_MINUTES = 5.0
+
+
+#: What a model or data set name may be: it names the default run folder ``runs/<time>-<model>-<data>``,
+#: so no path separators and no leading dot (``x/../../ESCAPED`` would write outside runs/).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def check_name(field: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is a plain name (letters, digits, ``. _ + -``; no path)."""
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise ValueError(f"{field} must be a name of letters, digits, '.', '_', '+' or '-' starting with a letter or "
+                         f"digit (it names the run folder; the data's files go in data_root), got {value!r}")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -105,8 +118,8 @@ class TrainConfig(Config):
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise ValueError(f"{name} must be a dict with string keys, got {value!r}")
-        if not isinstance(self.data, str) or not self.data:
-            raise ValueError(f"data must be a data set name, got {self.data!r}")
+        check_name("data", self.data)
+        check_name("model", self.model)
         if self.steps is not None and self.epochs is not None:
             raise ValueError(f"give steps or epochs, not both (steps={self.steps}, epochs={self.epochs})")
         for name in ("steps", "epochs"):

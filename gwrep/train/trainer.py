@@ -110,7 +110,8 @@ def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Data
     Args:
         config: a :class:`TrainConfig`, a dict of its options, or a .json/.yaml file.
         dataset: a training set to use instead of loading ``config.data`` (items
-            ``(image, target)`` or images, float (C, H, W) in [0, 1]).
+            ``(image, target)`` or images, float (C, H, W) in [0, 1]; uint8 and float64 are
+            converted with a logged note, anything else refused: :mod:`gwrep.data.checks`).
         val_dataset: its validation set; without one, ``config.val_fraction`` of
             ``dataset`` is held out, or (for ``config.data``) its ``"val"`` split is used.
         resume: continue the run in ``config.out`` from ``checkpoints/last.pt`` (``True`` or
@@ -139,6 +140,10 @@ def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Data
     if resume not in (False, True) + RESUME_FROM:
         raise ValueError(f"resume must be True, False, 'last' or 'best', got {resume!r}")
     resume_from = "last" if resume is True else resume or None
+    from gwrep.data.checks import check_image_dataset  # dtype, range, shape of the user's data sets
+
+    dataset = None if dataset is None else check_image_dataset(dataset, "dataset")
+    val_dataset = None if val_dataset is None else check_image_dataset(val_dataset, "val_dataset")
     return _Trainer(as_config(config), dataset, val_dataset, resume_from, list(callbacks), progress).fit()
 
 
