@@ -172,6 +172,9 @@ class JointCritic(nn.Module):
                                     norm(nn.Linear(256, 1)))
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        # channels-last layout: the same function, ~11% less time per critic update on a CPU
+        # (mkldnn reorders less for these 3-256-channel convolutions; benchmarks/train_step.py)
+        x = x.contiguous(memory_format=torch.channels_last)
         h = torch.cat([self.x_net(x), self.z_net(z)], dim=1) / 2  # (N, 128)
         return self.xz_net(h)  # (N, 1)
 
