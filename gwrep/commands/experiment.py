@@ -338,7 +338,7 @@ def results_markdown(experiment: Any, scale: str, rows: list[dict[str, Any]], ta
                   "Mean ± sample std over seeds (n = runs with a finite value); training steps and minutes per run "
                   "(range over seeds).", ""]
         table_rows = [[label, ",".join(map(str, g["seeds"])), _status_cell(g["status"]), _number(g["steps"], 0),
-                       _number(g["minutes"])] + [mean_std(g["metrics"][m]["values"]) for m in names]
+                       _number(g["minutes"], 2)] + [mean_std(g["metrics"][m]["values"]) for m in names]
                       for label, g in groups.items()]
         lines += [markdown_table(["model", "seeds", "training ended", "steps", "train min", *header_names], table_rows),
                   ""]
