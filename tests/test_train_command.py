@@ -48,8 +48,10 @@ def test_quick_start_defaults():
     assert (config.model, config.data, config.data_options) == ("gwae-fnp", "shapes3d", {"image_size": 28})
     assert config.steps == command.QUICK_START_STEPS and config.epochs is None
     assert config.time_budget_minutes == command.QUICK_START_MAX_MINUTES
+    assert config.eval_every == command.QUICK_START_EVAL_EVERY
     assert command.base_options(parse(["--data", "shapes3d"])) == {  # a chosen data set keeps its own size
-        "steps": command.QUICK_START_STEPS, "max_minutes": command.QUICK_START_MAX_MINUTES}
+        "steps": command.QUICK_START_STEPS, "max_minutes": command.QUICK_START_MAX_MINUTES,
+        "eval_every": command.QUICK_START_EVAL_EVERY}
     for schedule in (["--steps", "50"], ["--epochs", "2"], ["--max-minutes", "3"]):  # a chosen schedule stays
         assert "steps" not in command.base_options(parse(schedule))
 

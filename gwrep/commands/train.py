@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 HELP = ("train a model and write a run folder; with no options, GWAE-FNP on procedural 3D Shapes at 28x28 "
-        "for 1000 steps (about 5 CPU minutes)")
+        "for 500 steps (about 5 CPU minutes)")
 
 #: flag destination -> TrainConfig field, for flags that set a top-level field.
 _FIELDS = ("model", "data", "data_root", "steps", "epochs", "max_minutes", "batch_size", "seed", "device",
@@ -33,9 +33,12 @@ _MODEL_OPTIONS = {"prior": "prior", "latent_dim": "latent_dim", "lr": "lr", "arc
 _DATA_OPTIONS = {"image_size": "image_size", "channels": "channels"}
 #: Data options of the quick start, used when neither a config file nor a data flag is given.
 QUICK_START_DATA_OPTIONS = {"image_size": 28}
-#: Steps of the quick start, used when neither a config file nor a schedule flag is given
-#: (GWAE-FNP at 28x28: about 0.3 s a step on two CPU cores).
-QUICK_START_STEPS = 1000
+#: Steps of the quick start, used when neither a config file nor a schedule flag is given. GWAE-FNP at
+#: 28x28 took 1.6 CPU-seconds a step on one thread of the 2-core dev machine (measured under load; about
+#: 0.6 s a step on both cores when idle), so 500 steps are about five minutes.
+QUICK_START_STEPS = 500
+#: Validations (and figures, with the step in their titles) of the quick start: every 100 steps.
+QUICK_START_EVAL_EVERY = 100
 #: The quick start's safety cap in minutes (a slow or busy machine stops there, with a checkpoint to resume).
 QUICK_START_MAX_MINUTES = 20.0
 
@@ -163,7 +166,7 @@ def base_options(args: argparse.Namespace) -> dict[str, Any]:
     if all(v is None for v in data_flags):
         base["data_options"] = dict(QUICK_START_DATA_OPTIONS)
     if all(v is None for v in (args.steps, args.epochs, args.max_minutes)):
-        base.update(steps=QUICK_START_STEPS, max_minutes=QUICK_START_MAX_MINUTES)
+        base.update(steps=QUICK_START_STEPS, max_minutes=QUICK_START_MAX_MINUTES, eval_every=QUICK_START_EVAL_EVERY)
     return base
 
 
