@@ -169,6 +169,21 @@ def comparison_table(groups: dict[str, dict[str, Any]]) -> tuple[list[str], list
     return header, rows
 
 
+def short_labels(groups: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Figure labels: the model name, plus the values of the keys that differ between that model's groups.
+
+    >>> short_labels({"a": {"model": "vae", "keys": {"steps": 6, "p": "x"}}, "b": {"model": "vae", "keys": {"steps": 6, "p": "y"}},
+    ...               "c": {"model": "dagmm", "keys": {"steps": 12, "p": "x"}}})
+    {'a': 'vae (x)', 'b': 'vae (y)', 'c': 'dagmm'}
+    """
+    out = {}
+    for label, g in groups.items():
+        same_model = [h["keys"] for h in groups.values() if h["model"] == g["model"]]
+        varying = [k for k in g["keys"] if len({repr(keys.get(k)) for keys in same_model}) > 1]
+        out[label] = g["model"] + (f" ({', '.join(_cell(g['keys'][k]) for k in varying)})" if varying else "")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from gwrep.commands._runs import markdown_table, write_json
     from gwrep.eval.plots import plot_metric_comparison
@@ -189,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
                 "duplicate_seeds": g["duplicate_seeds"],
                 "metrics": {m: metric_stats(g["values"][m]) for m in names}}
         for label, g in groups.items()})
-    table = {label: {display_name(m): [v for v in g["values"][m] if v is not None] for m in names}
+    short = short_labels(groups)
+    table = {short[label]: {display_name(m): [v for v in g["values"][m] if v is not None] for m in names}
              for label, g in groups.items()}
     plot_metric_comparison(table, out / "comparison.png")
     print(f"wrote {out / 'comparison.md'}, {out / 'comparison.json'} and {out / 'comparison.png'}")

@@ -146,14 +146,9 @@ def eval_argv(task: str, settings: dict[str, Any], device: str) -> list[str]:
     return argv
 
 
-def ood_argv(module: Any, run: Any, settings: dict[str, Any], data_root: str, device: str) -> list[str]:
-    """The ``gwrep ood`` flags scoring one run against the experiment's OoD set under the run's own protocol."""
-    probe = argparse.ArgumentParser()
-    module.add_arguments(probe)
-    known = {flag for action in probe._actions for flag in action.option_strings}
-    # the OoD set's flag: --ood-data (gwrep ood is renaming --out to it), else --out
-    ood_flag = "--ood-data" if "--ood-data" in known else "--out"
-    argv = [str(run.dir), ood_flag, settings.get("ood_data", "omniglot"), "--data-root", data_root,
+def ood_argv(run: Any, settings: dict[str, Any], data_root: str, device: str) -> list[str]:
+    """The ``gwrep ood`` arguments scoring one run against the experiment's OoD set under the run's own protocol."""
+    argv = [str(run.dir), "--ood-data", settings.get("ood_data", "omniglot"), "--data-root", data_root,
             "--device", device, "--seed", "0"]
     protocol = run.config.data_options.get("protocol")
     if protocol:
@@ -190,7 +185,7 @@ def evaluate(experiment: Any, scale: str, out: Path, records: list[dict[str, Any
             if data_root is None:
                 raise ValueError("the OoD evaluation reads the OoD set from files: give --data-root (or GWREP_DATA)")
             (run,) = open_runs([run_dir])
-            argv = ood_argv(ood_command, run, settings, data_root, device)
+            argv = ood_argv(run, settings, data_root, device)
         else:
             argv = [str(run_dir), *eval_argv(experiment.task, settings, device)]
         key = _fingerprint(run_dir, experiment.task, argv[1:])
