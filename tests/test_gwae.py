@@ -46,7 +46,7 @@ class LinearCritic(nn.Module):
 
 
 def _reference_gw(x_dec, z, log_beta):
-    """Hand-written L_GW of DESIGN.md: mean_ij | ||x_i - x_j|| - (beta / s) ||z_i - z_j|| |."""
+    """Hand-written L_GW of docs/design.md: mean_ij | ||x_i - x_j|| - (beta / s) ||z_i - z_j|| |."""
     n = x_dec.shape[0]
     s = z.std(dim=0).mean()
     total = 0.0

@@ -1,6 +1,6 @@
 """GWAE: the Gromov-Wasserstein Autoencoder (Nakagawa et al., ICLR 2023, arXiv 2209.07007).
 
-The objective, as the authors' code trains it (DESIGN.md, "GWAE, as the authors' code does it"):
+The objective, as the authors' code trains it (docs/design.md, "The authors' objective"):
 
     L = c_GW L_GW + c_W L_W + c_D L_D + c_H L_H      (c_H = 0.03, the others 1)
 
@@ -407,7 +407,7 @@ class GWAE(Model):
     def ood_score(self, x: Tensor) -> Tensor:
         """Anomaly score f(G(z), z) with z the encoder mean of x, shape (N,); higher = more anomalous.
 
-        DESIGN.md's score, the critic value itself. The critic is trained to maximise
+        The score of docs/design.md ("OoD score"), the critic value itself. The critic is trained to maximise
         mean f(G(z_p), z_p) - mean f(x, z_q), i.e. to be low on inference pairs (data with
         their codes). For an in-distribution x the decoded mean code G(z) is close to x and
         (G(z), z) looks like an inference pair, so f is low; an out-of-distribution x is

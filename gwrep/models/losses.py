@@ -1,6 +1,6 @@
 """Loss pieces shared by every model (one definition each, no copies in model files).
 
-Conventions (DESIGN.md, as disentanglement_lib): per sample, summed over pixels and
+Conventions (docs/design.md, as disentanglement_lib): per sample, summed over pixels and
 latent dimensions, then averaged over the batch.
 """
 from __future__ import annotations
@@ -74,5 +74,5 @@ def reparameterize(mean: Tensor, logvar: Tensor, generator: torch.Generator | No
 
 
 def gaussian_entropy_term(logvar: Tensor) -> Tensor:
-    """GWAE's L_H: - mean over the batch of sum_k log sigma_k^2 (DESIGN.md)."""
+    """GWAE's L_H: - mean over the batch of sum_k log sigma_k^2 (docs/design.md)."""
     return -logvar.sum(-1).mean()

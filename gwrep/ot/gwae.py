@@ -1,6 +1,6 @@
 """The two GW terms GWAE can train with: the paper's sample estimator and a coupling-based one.
 
-- :func:`gwae_gw_loss` is L_GW as the authors' code computes it (DESIGN.md; Nakagawa et al.,
+- :func:`gwae_gw_loss` is L_GW as the authors' code computes it (docs/design.md; Nakagawa et al.,
   ICLR 2023, Sec. 3): no coupling, prior samples are paired with their own decodings.
 - :func:`coupled_gw_loss` is the entropic GW distance between a data batch and a latent
   batch (squared Euclidean costs, the latent costs scaled as in L_GW), solved with the
