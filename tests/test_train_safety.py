@@ -305,3 +305,35 @@ def test_end_message_says_what_stopped_the_run(tmp_path, monkeypatch):
     capped = fit(config(tmp_path, "capped", steps=20, max_minutes=3.0))
     assert capped.summary["message"].startswith(f"stopped by the time budget (3.0 min) at step {capped.step} of 20 "
                                                 "planned steps")
+
+
+def test_a_read_error_is_not_called_a_write_error(tmp_path):
+    """Only the trainer's own writes become RunWriteError; a data set failing to read keeps its error."""
+
+    class Vanishing(torch.utils.data.Dataset):
+        def __init__(self):
+            self.inner = blobs(100)
+
+        def __len__(self):
+            return len(self.inner)
+
+        def __getitem__(self, i):
+            if Vanishing.reads > 40:
+                raise FileNotFoundError(2, "No such file or directory", "/data/shard-3.npz")
+            Vanishing.reads += 1
+            return self.inner[i]
+
+    Vanishing.reads = 0
+    with pytest.raises(FileNotFoundError, match="shard-3.npz"):
+        train(config(tmp_path, eval_every=0), dataset=Vanishing(), progress=False)
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert summary["status"] == "failed" and "cannot write" not in summary["message"]
+
+
+def test_missing_last_checkpoint_points_to_best(tmp_path):
+    cfg = config(tmp_path, "cut")
+    fit(cfg, callbacks=[stop_at(13)])
+    (tmp_path / "cut" / "checkpoints" / "last.pt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"last\.pt not found; .*best\.pt is there: resume from it with --from-best"):
+        fit(cfg, resume=True)
+    assert fit(cfg, resume="best").status == "completed"

@@ -38,6 +38,7 @@ elapsed time and the ETA or time budget left.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -100,6 +101,22 @@ class RunWriteError(OSError):
 
     def __str__(self) -> str:
         return self.message
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing the run folder into a :class:`RunWriteError` naming the file.
+
+    Only the trainer's writes go through here, so a read error (a missing data file) keeps its own type.
+    """
+    try:
+        yield
+    except RunWriteError:
+        raise
+    except OSError as err:
+        reason = err.strerror or str(err)
+        where = err.filename if err.filename is not None else "the run folder"
+        raise RunWriteError(f"cannot write {where}: {reason}", err.errno, err.filename) from None
 
 
 def train(config: TrainConfig | Mapping[str, Any] | str | Path, *, dataset: Dataset | None = None,
@@ -304,7 +321,9 @@ class _Trainer:
     def _check_resumable(self, config: TrainConfig) -> None:
         checkpoint = self.dir / CHECKPOINT_DIR / f"{self.resume_from}.pt"
         if not checkpoint.is_file():
-            raise FileNotFoundError(f"cannot resume: {checkpoint} not found")
+            best = self.dir / CHECKPOINT_DIR / "best.pt"
+            hint = f"; {best} is there: resume from it with --from-best" if best.is_file() else ""
+            raise FileNotFoundError(f"cannot resume: {checkpoint} not found{hint}")
         saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
         given = config.to_dict()
         saved["data_root"] = _absolute(saved["data_root"])  # runs written before data_root was stored absolute
@@ -360,7 +379,8 @@ class _Trainer:
                 "meta": {"model": self.config.model, "class": type(self.model).__name__}}
 
     def _save_checkpoint(self, name: str) -> Path:
-        path = save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
+        with _writing():
+            path = save_checkpoint(self.dir / CHECKPOINT_DIR / f"{name}.pt", self._checkpoint_state())
         if name == "last":
             self.saved_step = self.state["step"]
         return path
@@ -428,7 +448,7 @@ class _Trainer:
         """After resuming from best.pt: keep the corrupt last.pt as last.pt.corrupt and make last.pt the state resumed."""
         last = self.dir / CHECKPOINT_DIR / "last.pt"
         if last.is_file():
-            with naming_path(last):
+            with _writing(), naming_path(last):
                 os.replace(last, last.with_name("last.pt.corrupt"))
         self._save_checkpoint("last")
 
@@ -437,12 +457,13 @@ class _Trainer:
         path = self.dir / METRICS_FILE
         if path.is_file():
             kept = [json.dumps(r) for r in read_metrics(path) if r.get("step", 0) <= step]
-            atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode())
+            with _writing():
+                atomic_write_bytes(path, "".join(line + "\n" for line in kept).encode())
 
     # ---------------------------------------------------------------- logging
     def _write_metrics(self, record: dict[str, Any]) -> None:
         path = self.dir / METRICS_FILE
-        with naming_path(path), open(path, "a") as f:
+        with _writing(), naming_path(path), open(path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tensorboard is not None:
             for key, value in record.items():
@@ -456,7 +477,8 @@ class _Trainer:
                    "epoch": self.state["epoch"], "best_val_loss": self.state["best_val"],
                    "best_step": self.state["best_step"], "minutes": round(self.state["minutes"], 3),
                    "device": str(self.device), "message": message}
-        atomic_write_bytes(self.dir / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode())
+        with _writing():
+            atomic_write_bytes(self.dir / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode())
         return summary
 
     def _log_step(self, logs: Mapping[str, float], bar: Any) -> None:
@@ -523,17 +545,22 @@ class _Trainer:
             print(f"{self.dir.name}: step {state['step']} validation loss {val_loss:.4g} ({best})", flush=True)
         if improved:
             self._save_checkpoint("best")
-            save_model(self.model, self.dir / MODEL_DIR)
+            self._save_model(self.model)
         if self.config.figures and not self.finishing:
             self._save_figures(self.model, state["step"])
         return self.config.patience > 0 and state["bad_evals"] >= self.config.patience
+
+    def _save_model(self, model: Model) -> None:
+        """RUN/model: the run's model (weights checksummed in model.json)."""
+        with _writing():
+            save_model(model, self.dir / MODEL_DIR)
 
     def _save_figures(self, model: Model, step: int) -> None:
         """RUN/figures for ``model`` at ``step`` (in the titles), under a forked RNG: training stays exact."""
         figures = self.dir / FIGURES_DIR
         x = self.val_batches[0] if self.val_batches else self._random_train_images(8)
         devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), naming_path(figures):
+        with _writing(), torch.random.fork_rng(devices=devices), naming_path(figures):
             if getattr(model, "takes_clips", False):  # clips: the sequence figures (swap, traversal of f)
                 from gwrep.eval.sequence import save_sequence_figures
 
@@ -604,7 +631,8 @@ class _Trainer:
 
     def _start(self) -> None:
         """Write the run folder's starting files (after every resume check passed)."""
-        atomic_write_bytes(self.dir / CONFIG_FILE, (self.config.to_json() + "\n").encode())
+        with _writing():
+            atomic_write_bytes(self.dir / CONFIG_FILE, (self.config.to_json() + "\n").encode())
         if self.resume:
             self._truncate_metrics(self.state["step"])
             if self.resume_from == "best":
@@ -614,10 +642,9 @@ class _Trainer:
             self._save_checkpoint("last")  # step 0: there is always a good checkpoint to go back to
         self._write_summary("running")
 
-    def _write_failed(self, err: OSError) -> RunWriteError:
-        """The one-line error of a failed write; records it in run.json when the disk still allows."""
-        reason = err.strerror or str(err)
-        message = f"cannot write {err.filename}: {reason}" if err.filename else f"{type(err).__name__}: {reason}"
+    def _write_failed(self, err: RunWriteError) -> RunWriteError:
+        """The one-line error of a failed write, with the checkpoint kept; recorded in run.json when the disk allows."""
+        message = err.message
         last = self.dir / CHECKPOINT_DIR / "last.pt"
         if last.is_file():
             message += f"; training stopped, the last good checkpoint is {last} (step {self._last_saved_step()})"
@@ -635,7 +662,7 @@ class _Trainer:
         self.minutes_before = self.state["minutes"]
         try:
             self._start()
-        except OSError as err:
+        except RunWriteError as err:
             raise self._write_failed(err) from None
         self.tensorboard = _tensorboard_writer(self.dir)
         handler_installed = threading.current_thread() is threading.main_thread()
@@ -665,7 +692,7 @@ class _Trainer:
                        f"{self.dir / CHECKPOINT_DIR / 'last.pt'} (step {good}).")
             self._write_summary("failed", message)
             raise NonFiniteLossError(message) from None
-        except OSError as err:
+        except RunWriteError as err:
             raise self._write_failed(err) from None
         except Exception as err:
             self._write_summary("failed", f"{type(err).__name__}: {err}")
@@ -750,12 +777,12 @@ class _Trainer:
         self._stop_if_interrupted()
         if state["best_step"] in (None, state["step"]):  # the run's model is the final one
             if self._end_training(self.model) or state["best_step"] is None:
-                save_model(self.model, self.dir / MODEL_DIR)
+                self._save_model(self.model)
             best = load_run_model(self.dir, map_location=self.device)
         else:  # the best model was saved when it was validated: it ends its training too
             best = load_run_model(self.dir, map_location=self.device)
             if self._end_training(best):
-                save_model(best, self.dir / MODEL_DIR)
+                self._save_model(best)
         self._stop_if_interrupted()
         if self.config.figures:
             self._save_figures(best, state["step"] if state["best_step"] is None else state["best_step"])
