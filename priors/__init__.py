@@ -11,6 +11,7 @@ torch.Size([8, 4])
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
 import torch  # noqa: F401  (used by the doctest)
@@ -32,18 +33,25 @@ def prior_options(name: str) -> dict[str, Any]:
     return {p: v.default for p, v in params.items() if p not in ("self", "latent_dim")}
 
 
-def check_prior_options(name: str, options: dict[str, Any]) -> None:
-    """Raise ``ValueError`` if ``name`` is unknown or ``options`` holds an option it lacks."""
+def check_prior_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` parsed by the types the prior's ``__init__`` declares (``"no"`` for a bool is
+    False, see :func:`gwrep.config.coerce_option`); ``ValueError`` if ``name`` is unknown, an
+    option unknown to it, or a value not of its type."""
+    from gwrep.config import coerce_option
+    from gwrep.registry import get_prior_class
+
     known = prior_options(name)
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(f"prior {name!r} has no option(s) {unknown}; its options: {sorted(known)}")
+    hints = typing.get_type_hints(get_prior_class(name).__init__)
+    return {key: coerce_option(f"prior_options.{key}", value, hints.get(key, Any)) for key, value in options.items()}
 
 
 def build_prior(name: str, latent_dim: int, **options: Any) -> Prior:
     """Build the prior registered as ``name`` with ``latent_dim`` and ``options``."""
     from gwrep.registry import PRIORS
 
-    check_prior_options(name, options)
+    options = check_prior_options(name, options)
     entry = PRIORS[name]
     return entry.load()(latent_dim, **{**entry.defaults, **options})

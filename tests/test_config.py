@@ -189,3 +189,14 @@ def test_cli_wrong_boolean_is_one_line(capsys):
     assert main(["train", "--model", "gwae", "--option", "critic_resample=maybe", "--steps", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "critic_resample" in err and "'maybe'" in err and "boolean" in err
+
+
+def test_prior_options_are_typed_by_the_prior_s_signature():
+    from gwrep.priors import build_prior
+    from gwrep.registry import resolve_model
+
+    _, config = resolve_model("gwae-gmp", prior_options={"hard_gumbel_max": "no", "num_components": "4"})
+    assert config.prior_options == {"hard_gumbel_max": False, "num_components": 4}
+    assert build_prior("gmp", 3, hard_gumbel_max="yes").hard_gumbel_max is True
+    with pytest.raises(ValueError, match=r"option prior_options.hard_gumbel_max: 'maybe' is not a boolean"):
+        resolve_model("gwae-gmp", prior_options={"hard_gumbel_max": "maybe"})

@@ -147,7 +147,7 @@ class GWAEConfig(ModelConfig):
         check_choice("divergence", self.divergence, DIVERGENCES)
         if not isinstance(self.prior_options, dict):
             raise ValueError(f"prior_options must be a dict, got {type(self.prior_options).__name__}")
-        check_prior_options(self.prior, self.prior_options)  # unknown prior -> ValueError listing names
+        self.prior_options = check_prior_options(self.prior, self.prior_options)  # typed; unknown prior: ValueError
         if self.mmd_scale is not None:
             check_positive("mmd_scale", self.mmd_scale)
         if self.logvar_max is not None and not math.isfinite(self.logvar_max):
