@@ -337,3 +337,14 @@ def test_missing_last_checkpoint_points_to_best(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"last\.pt not found; .*best\.pt is there: resume from it with --from-best"):
         fit(cfg, resume=True)
     assert fit(cfg, resume="best").status == "completed"
+
+
+def test_temporaries_of_a_killed_save_are_removed_on_resume(tmp_path):
+    """kill -9 in the middle of a save leaves last.pt.tmp (the old last.pt intact): the next run on the folder,
+    which holds the lock, removes it."""
+    cfg = config(tmp_path, "cut")
+    fit(cfg, callbacks=[stop_at(13)])
+    for name in ("checkpoints/last.pt.tmp", "model/weights.pt.tmp", "run.json.tmp"):
+        (tmp_path / "cut" / name).write_bytes(b"half a file")
+    assert fit(cfg, resume=True).status == "completed"
+    assert files_named(tmp_path / "cut", ".tmp") == []

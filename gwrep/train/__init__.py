@@ -3,9 +3,11 @@
 - :mod:`gwrep.train.config`: :class:`TrainConfig` (validated; from flags, dicts, .json/.yaml).
 - :mod:`gwrep.train.trainer`: :func:`train`, the loop (metrics, early stopping, time budget,
   exact resume, non-finite stop, Ctrl-C).
-- :mod:`gwrep.train.checkpoint`: atomic checkpoints with RNG states, ``weights_only`` loading.
+- :mod:`gwrep.train.checkpoint`: atomic, checksummed checkpoints with RNG states, ``weights_only``
+  loading that verifies the checksum.
 - :mod:`gwrep.train.sampler`: the resumable seeded batch order.
-- :mod:`gwrep.train.run`: the run folder layout, :class:`Run`, :func:`load_run`, :func:`load_run_model`.
+- :mod:`gwrep.train.run`: the run folder layout, :class:`Run`, :func:`load_run`, :func:`load_run_model`,
+  and :class:`~gwrep.train.run.RunLock` (one training process per run folder).
 - :mod:`gwrep.train.sweep`: sequential grids of runs with a ``sweep.json`` index.
 """
 import sys

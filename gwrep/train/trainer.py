@@ -629,8 +629,16 @@ class _Trainer:
         finally:
             self.lock.release()
 
+    def _remove_stale_temporaries(self) -> None:
+        """Delete ``*.tmp`` files a killed process left mid-save (we hold the lock: nobody else writes here)."""
+        for folder in (self.dir, self.dir / CHECKPOINT_DIR, self.dir / MODEL_DIR):
+            for tmp in folder.glob("*.tmp") if folder.is_dir() else ():
+                with _writing():
+                    tmp.unlink(missing_ok=True)
+
     def _start(self) -> None:
         """Write the run folder's starting files (after every resume check passed)."""
+        self._remove_stale_temporaries()
         with _writing():
             atomic_write_bytes(self.dir / CONFIG_FILE, (self.config.to_json() + "\n").encode())
         if self.resume:
