@@ -103,20 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     import gwrep.data as gd
 
     options = dict(args.option)
-    cells = []
+    cells: list[dict] = []
+    result = {"benchmark": "stability", "tag": args.tag, "options": options, "seeds": args.seeds,
+              "steps": args.steps, "batch": args.batch, "threads": args.threads, "torch": torch.__version__,
+              "platform": platform.platform(), "cells": cells}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"stability-{args.tag}.json"
+    started = time.perf_counter()
     for size in args.sizes:
         data = gd.load("shapes3d", split="train", image_size=size)
         for prior in args.priors:
             runs = [run_one(seed, size, prior, args.steps, args.batch, options, data) for seed in range(args.seeds)]
             cell = {"size": size, "prior": prior, **summarise(runs), "per_seed": runs}
             cells.append(cell)
+            result["minutes"] = (time.perf_counter() - started) / 60
+            out.write_text(json.dumps(result, indent=2) + "\n")  # after every cell: a long run keeps what it did
             print(_row(cell), flush=True)
-    result = {"benchmark": "stability", "tag": args.tag, "options": options, "seeds": args.seeds,
-              "steps": args.steps, "batch": args.batch, "threads": args.threads, "torch": torch.__version__,
-              "platform": platform.platform(), "cells": cells}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"stability-{args.tag}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\n{_HEAD}")
     for cell in cells:
         print(_row(cell))
