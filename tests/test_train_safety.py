@@ -383,3 +383,34 @@ def test_a_real_write_error_from_the_kernel(tmp_path):
     assert files_named(out, ".tmp") == []
     summary = json.loads((out / "run.json").read_text())
     assert summary["status"] == "failed" and summary["message"].startswith("cannot write")
+
+
+@pytest.mark.slow
+def test_two_gwrep_train_processes_on_one_folder(tmp_path):
+    """The issue's case: a second `gwrep train --out SAME` while the first runs fails at once naming the first's pid;
+    the first, stopped with SIGTERM, ends `interrupted` and its folder resumes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    argv = ["train", "--model", "vae", "--data", "shapes2d", "--image-size", "28", "--batch-size", "16",
+            "--steps", "100000", "--max-minutes", "5", "--eval-every", "0", "--no-figures", "--out", str(out)]
+    first = subprocess.Popen([sys.executable, "-m", "gwrep.cli", *argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "run.json").is_file():  # the lock is held from before run.json is first written
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.2)
+        second = subprocess.run([sys.executable, "-m", "gwrep.cli", *argv], capture_output=True, text=True,
+                                timeout=120)
+        assert second.returncode == 2
+        assert second.stderr == (f"gwrep train: error: {out} is in use by another gwrep training process "
+                                 f"(pid {first.pid}); wait for it to end or choose another --out\n")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        stdout, _ = first.communicate(timeout=120)
+    assert first.returncode == 130 and "interrupted at step" in stdout
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
