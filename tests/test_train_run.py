@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-import torch
 
 from gwrep.train.run import RunLock, RunLockedError, load_run, load_run_model, read_metrics
 
