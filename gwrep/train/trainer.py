@@ -670,9 +670,10 @@ class _Trainer:
         self.minutes_before = self.state["minutes"]
         try:
             self._start()
+            with _writing():
+                self.tensorboard = _tensorboard_writer(self.dir)
         except RunWriteError as err:
             raise self._write_failed(err) from None
-        self.tensorboard = _tensorboard_writer(self.dir)
         handler_installed = threading.current_thread() is threading.main_thread()
         # Ctrl-C and a scheduler's SIGTERM both finish the current step, save and exit cleanly.
         previous = ({sig: signal.signal(sig, self._request_interrupt) for sig in STOP_SIGNALS}
