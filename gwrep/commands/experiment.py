@@ -355,8 +355,11 @@ def results_markdown(experiment: Any, scale: str, rows: list[dict[str, Any]], ta
     for r in rows:
         for metric, reason in r["skipped"].items():
             reasons.setdefault(metric, set()).add(reason)
+    by_reason: dict[str, list[str]] = {}
     for metric, why in reasons.items():
-        notes.append(f"{LABELS.get(metric, metric)} not computed: {'; '.join(sorted(why))}")
+        by_reason.setdefault("; ".join(sorted(why)), []).append(LABELS.get(metric, metric))
+    for why, metrics in by_reason.items():
+        notes.append(f"{' and '.join(metrics)} not computed: {why}")
     machines = sorted({r["machine"] for r in rows})
     notes.append("Trained on: " + " | ".join(machines) + ".")
     lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
