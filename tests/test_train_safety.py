@@ -414,3 +414,12 @@ def test_two_gwrep_train_processes_on_one_folder(tmp_path):
         stdout, _ = first.communicate(timeout=120)
     assert first.returncode == 130 and "interrupted at step" in stdout
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_disk_full_when_ctrl_c_saves(tmp_path, monkeypatch):
+    """Ctrl-C's own checkpoint hitting a full disk: the same one line, the previous last.pt kept, run.json failed."""
+    _patched_open(monkeypatch, "gwrep.integrity", _FullDisk("last.pt", 2))  # step 0 and 7 save, the interrupt's not
+    with pytest.raises(RunWriteError, match=r"cannot write .*last\.pt: No space left on device; .*\(step 7\)"):
+        fit(config(tmp_path), callbacks=[stop_at(9)])
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
+    assert files_named(tmp_path / "run", ".tmp") == []

@@ -693,7 +693,10 @@ class _Trainer:
             self.finishing = True
             return self._finish(status)
         except KeyboardInterrupt:
-            summary = self._interrupted(bar)
+            try:
+                summary = self._interrupted(bar)
+            except RunWriteError as err:  # the disk filled up under the interrupt's own save
+                raise self._write_failed(err) from None
             return Run(self.dir, self.config, summary)
         except NonFiniteLossError as err:
             good = self._last_saved_step()
