@@ -175,14 +175,11 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file and an atomic rename
+    (:func:`gwrep.integrity.atomic_write_bytes`: no ``.tmp`` left on a failure, the ``OSError`` names ``path``)."""
+    from gwrep.integrity import atomic_write_bytes
+
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def read_json_file(path: str | os.PathLike) -> Any:

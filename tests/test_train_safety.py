@@ -423,3 +423,14 @@ def test_disk_full_when_ctrl_c_saves(tmp_path, monkeypatch):
         fit(config(tmp_path), callbacks=[stop_at(9)])
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
     assert files_named(tmp_path / "run", ".tmp") == []
+
+
+def test_atomic_text_writes_leave_no_temporary(tmp_path, monkeypatch):
+    """gwrep.config.atomic_write_text (config.json of Config.save, sweep.json, eval.json) on a full disk."""
+    from gwrep.config import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.json", "{}\n")
+    _patched_open(monkeypatch, "gwrep.integrity", _FullDisk("a.json"))
+    with pytest.raises(OSError, match=r"No space left on device: '.*a\.json'"):
+        atomic_write_text(tmp_path / "a.json", '{"new": true}\n')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"] and (tmp_path / "a.json").read_text() == "{}\n"
