@@ -180,3 +180,16 @@ def test_generation_experiment_smoke(tmp_path):
             assert "FID ↓ not computed" in text and run["skipped"]["fid"]
     assert (out / "figures" / "samples-gwae-np.png").is_file()
     assert (out / "figures" / "reconstructions-wae-gan.png").is_file()
+
+
+def test_reconstruction_trend_reads_the_training_log(tmp_path):
+    from gwrep.commands.experiment import reconstruction_trend
+
+    lines = [{"step": 10 * i, "split": "train", "loss": 5.0, "w": 100.0 - i} for i in range(16)]
+    lines.insert(3, {"step": 25, "split": "val", "loss": 1.0, "w": 0.0})  # validation lines do not count
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    key, change = reconstruction_trend(tmp_path)
+    assert key == "w"  # GWAE's L_W, preferred to the total loss
+    assert change == pytest.approx((86.5 - 90.5) / 90.5)  # last 4 train lines vs the 4 before
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines[:6]) + "\n")
+    assert reconstruction_trend(tmp_path) is None  # too few lines to say

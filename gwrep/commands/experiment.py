@@ -33,7 +33,9 @@ EVALUATED_FILE = "evaluated.json"
 #: Figures copied from each model's first run into DIR/figures, per task: run figure -> prefix.
 RUN_FIGURES = {"disentanglement": {"figures/traversals.png": "traversals", "figures/dci_importance.png": "dci"},
                "generation": {"figures/samples.png": "samples", "figures/reconstructions.png": "reconstructions"},
-               "ood": {}}
+               "ood": {"figures/reconstructions.png": "reconstructions"}}
+#: Training-log keys of the reconstruction error, in order of preference (VAE family and DAGMM; GWAE's L_W).
+RECONSTRUCTION_KEYS = ("reconstruction", "w", "loss")
 #: Table header of a summary metric (the ones gwrep eval / gwrep ood write).
 LABELS = {"ood_auroc": "AUROC", "ood_aupr_in": "AUPR-in", "ood_aupr_out": "AUPR-out",
           "ood_fpr_at_95_tpr": "FPR@95 \u2193", "dci_disentanglement": "DCI-D", "dci_completeness": "DCI-C",
@@ -241,6 +243,27 @@ def focus_share(run_dir: Path, factor: str) -> tuple[float, int] | None:
     return float(column.max() / total), int(column.argmax())
 
 
+def reconstruction_trend(run_dir: Path) -> tuple[str, float] | None:
+    """(log key, relative change of its mean over the last quarter of the logged training steps against the
+    quarter before); None with fewer than 8 training log lines. Near 0: the reconstruction error has flattened.
+
+    The key is the first of :data:`RECONSTRUCTION_KEYS` the run logs.
+    """
+    import numpy as np
+
+    from gwrep.train.run import read_metrics
+
+    path = run_dir / "metrics.jsonl"
+    records = read_metrics(path, "train") if path.is_file() else []
+    key = next((k for k in RECONSTRUCTION_KEYS if records and k in records[0]), None)
+    if key is None or len(records) < 8:
+        return None
+    values = np.array([r[key] for r in records if key in r], float)
+    quarter = len(values) // 4
+    last, before = values[-quarter:].mean(), values[-2 * quarter:-quarter].mean()
+    return key, float((last - before) / abs(before)) if before else float("nan")
+
+
 def _machine(run_dir: Path) -> str:
     from gwrep.config import read_json_file
 
@@ -275,6 +298,8 @@ def collect_runs(experiment: Any, scale: str, records: list[dict[str, Any]], poi
                "step": record.get("step"), "minutes": record.get("minutes"), "message": record.get("message"),
                "machine": _machine(run_dir), "metrics": metrics,
                "skipped": {m: skipped[m] for m in names if m in skipped}}
+        trend = reconstruction_trend(run_dir) if run_dir.is_dir() else None
+        row["recon_trend"] = None if trend is None else {"key": trend[0], "relative_change": trend[1]}
         if focus:
             share = focus_share(run_dir, focus) if run_dir.is_dir() else None
             row["metrics"][f"{focus}_top_code_share"] = None if share is None else share[0]
@@ -337,12 +362,17 @@ def results_markdown(experiment: Any, scale: str, rows: list[dict[str, Any]], ta
                       for label, g in groups.items()]
         lines += [markdown_table(["model", "seeds", "training ended", "steps", "train min", *header_names], table_rows),
                   ""]
-    lines += ["## Runs", ""]
+    lines += ["## Runs", "",
+              "recon. trend: relative change of the mean training reconstruction error (its log key) over the last "
+              "quarter of the logged steps against the quarter before; near 0 = flattened, '-' = too few log lines.",
+              ""]
     run_rows = [[r["name"], r["status"] or "not run", r["step"] if r["step"] is not None else "-",
-                 "-" if r["minutes"] is None else f"{r['minutes']:.2f}"]
+                 "-" if r["minutes"] is None else f"{r['minutes']:.2f}",
+                 "-" if not r.get("recon_trend") else f"{r['recon_trend']['relative_change']:+.1%} "
+                                                      f"({r['recon_trend']['key']})"]
                 + ["-" if r["metrics"].get(m) is None or not math.isfinite(r["metrics"][m]) else f"{r['metrics'][m]:.3f}"
                    for m in names] for r in rows]
-    lines += [markdown_table(["run", "status", "steps", "minutes", *header_names], run_rows), ""]
+    lines += [markdown_table(["run", "status", "steps", "minutes", "recon. trend", *header_names], run_rows), ""]
     notes = []
     budget = [r["name"] for r in rows if r["status"] == "time_budget"]
     if budget:
