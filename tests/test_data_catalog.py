@@ -8,8 +8,8 @@ from gwrep.data.base import FactorData
 
 
 def test_names_and_pinned_contract():
-    assert gd.dataset_names() == ["shapes2d", "shapes3d", "dsprites", "shapes3d-h5", "mnist", "omniglot", "celeba",
-                                  "folder"]
+    assert gd.dataset_names() == ["shapes2d", "shapes3d", "dsprites", "shapes3d-h5", "sprite-clips", "lpc-sprites",
+                                  "mnist", "omniglot", "celeba", "folder"]
     ds = gd.load("shapes3d", split="test")
     assert len(ds) == 48000 and ds.image_shape == (3, 64, 64)
     image, target = ds[5]

@@ -5,7 +5,9 @@
 and ``ds.factor_data`` for factor sets); ``gwrep.data.load_factor_data(name, root=None,
 **options)`` returns a :class:`FactorData` for the disentanglement metrics. Names:
 ``shapes2d``, ``shapes3d`` (procedural, no root), ``dsprites``, ``shapes3d-h5``, ``mnist``,
-``omniglot``, ``celeba``, ``folder``. Options and protocols: :mod:`gwrep.data.catalog`.
+``omniglot``, ``celeba``, ``folder``, and the clip (video) sets ``sprite-clips`` (procedural)
+and ``lpc-sprites`` (Li & Mandt's Sprites arrays), whose items are clips (T, C, H, W) with
+static and dynamic factors (:mod:`gwrep.data.clips`). Options and protocols: :mod:`gwrep.data.catalog`.
 
 Folder convention: one module per source (``shapes2d.py``, ``mnist.py``, ...) defining a
 builder registered in ``catalog.DATASETS``; shared parts in ``space.py`` (index <->
