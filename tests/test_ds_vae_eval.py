@@ -147,9 +147,16 @@ def test_gwrep_eval_on_a_clip_run(tmp_path, monkeypatch):
     result = doc["metrics"]["sequence_judge"]
     assert result["num_clips"] == 16 and result["static_factors"] == ["shape", "colour", "size"]
     assert (run.dir / "figures" / "swap.png").is_file() and (run.dir / "figures" / "f_traversal.png").is_file()
-    assert len(list((tmp_path / "cache" / "judges").glob("*.pt"))) == 1
-    assert main(["eval", str(run.dir), "--fast"]) == 0  # the second call loads the cached judge
-    assert json.loads((run.dir / "eval.json").read_text())["summary"] == summary
+    cached = list((tmp_path / "cache" / "judges").glob("*.pt"))
+    assert len(cached) == 1 and result["judge_file"] == str(cached[0])
+    # the same data, settings and seed load the cached judge instead of training another
+    import gwrep.data as gdata
+    from gwrep.eval.sequence import cached_judge
+
+    train_set = gdata.load("sprite-clips", split="train", image_size=28)
+    judge, path = cached_judge(train_set, {"data": "sprite-clips", "data_options": {"image_size": 28}, "root": None},
+                               seed=0, judge_steps=2, judge_batch=32, judge_lr=1e-3)
+    assert path == cached[0] and path.stat().st_mtime == cached[0].stat().st_mtime
 
 
 @pytest.mark.slow
