@@ -139,7 +139,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --resume: continue from checkpoints/best.pt (when last.pt is corrupt)")
     parser.add_argument("--out", help="run folder (default runs/<time>-<model>-<data>)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show the progress bar (default: on a terminal)")
+                        help="--progress: the tqdm bar; --no-progress: no bar and no progress lines (default: the bar "
+                        "on a terminal, plain flushed lines every --log-every steps when stdout is not one)")
     add_config_arguments(parser)
 
 
