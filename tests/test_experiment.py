@@ -149,6 +149,9 @@ def test_ood_experiment_smoke_end_to_end(tmp_path, capsys):
     assert main(argv) == 0
     assert "evaluating" not in capsys.readouterr().out
     assert stamps == {r["name"]: (Path(r["dir"]) / "ood.json").stat().st_mtime_ns for r in results["runs"]}
+    # other options into the same folder: refused before anything trains, naming the run and the change
+    assert main(argv + ["--set", "steps=13"]) == 2
+    assert "vae-clean-s0 was trained with other options" in capsys.readouterr().err
 
 
 @pytest.mark.slow

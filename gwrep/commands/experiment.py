@@ -119,6 +119,34 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- evaluation
 
 
+#: Config fields a run folder may hold differently from the plan (paths are stored resolved).
+_UNCOMPARED = ("out", "data_root")
+#: Filled in by the trainer from the data set when the plan leaves it out.
+_FILLED = ("model_options.image_shape",)
+
+
+def check_existing_runs(points: list[Any], runs_dir: Path) -> None:
+    """Refuse to reuse run folders trained with other options than the plan's (a finished run would be
+    skipped and reported as if it had the new settings); names the run and the differing fields."""
+    from gwrep.commands.compare import flat_config
+    from gwrep.train import TrainConfig
+    from gwrep.train.run import CONFIG_FILE
+
+    for point in points:
+        path = runs_dir / point.name / CONFIG_FILE
+        if not path.is_file():
+            continue
+        planned = flat_config(TrainConfig.from_dict({**point.options, "out": None}))
+        stored = flat_config(TrainConfig.load(path))
+        differ = sorted(k for k in set(planned) | set(stored)
+                        if k.split(".")[0] not in _UNCOMPARED and not (k in _FILLED and k not in planned)
+                        and planned.get(k) != stored.get(k))
+        if differ:
+            changes = ", ".join(f"{k}: {stored.get(k)!r} -> {planned.get(k)!r}" for k in differ)
+            raise ValueError(f"{runs_dir / point.name} was trained with other options than this experiment plans "
+                             f"({changes}); give another --out, or remove that run folder")
+
+
 def _parse(module: Any, argv: list[str]) -> argparse.Namespace:
     """``argv`` through the command ``module``'s own parser (its defaults and checks)."""
     parser = argparse.ArgumentParser(prog=f"gwrep {module.__name__.rsplit('.', 1)[-1]}")
@@ -476,6 +504,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {p.name:<28} steps {o.get('steps')}  batch {o.get('batch_size')}  "
                   f"budget {o.get('max_minutes') or '-'} min")
         return 0
+    check_existing_runs(points, out / "runs")
     records = run_sweep(points, out / "runs", backend=args.backend, progress=args.progress,
                         finished=(*FINISHED, "time_budget"), ray_address=args.ray_address)
     if any(r.get("status") == "interrupted" for r in records):
