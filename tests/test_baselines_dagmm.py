@@ -144,6 +144,6 @@ def test_end_of_training_fit_uses_a_bounded_seeded_sample(tmp_path, capsys):
     whole.fit_gmm(images.split(4))
     torch.testing.assert_close(model.gmm_mu, sample.gmm_mu, rtol=0, atol=0)
     assert not torch.allclose(model.gmm_mu, whole.gmm_mu)
-    assert DAGMMConfig().fit_images == 10_000 and _model(fit_images=None).train_end_images() is None
+    assert DAGMMConfig().fit_images == 2048 and _model(fit_images=None).train_end_images() is None
     with pytest.raises(ValueError, match="fit_images"):
         _model(fit_images=0)
