@@ -100,8 +100,7 @@ def train_judge(train_set: Any, *, judge_steps: int = 600, judge_batch: int = 32
     if judge_steps < 1 or judge_batch < 1:
         raise ValueError(f"judge_steps and judge_batch must be >= 1, got {judge_steps} and {judge_batch}")
     sizes = tuple(train_set.factor_data.factor_sizes)
-    devices: list = []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=[]):  # the judge trains on the CPU; the caller's RNG state stays
         torch.manual_seed(seed)
         judge = ClipJudge(train_set.clip_shape, sizes)
         opt = torch.optim.Adam(judge.parameters(), lr=judge_lr)
@@ -233,6 +232,9 @@ def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse
     from gwrep.config import read_json_file
 
     cfg = run.config
+    if getattr(args, "metrics", None):
+        raise ValueError(f"{run.dir} is a clip model's run: gwrep eval gives the judge-classifier evaluation; "
+                         f"--metrics {' '.join(args.metrics)} are image metrics and do not apply")
     settings = dict(JUDGE_FAST if args.fast else JUDGE_DEFAULTS)
     train = gdata.load(cfg.data, root=root, split="train", **cfg.data_options)
     test = gdata.load(cfg.data, root=root, split="test", **cfg.data_options)

@@ -129,7 +129,7 @@ def test_judge_checks_its_input_shape():
         judge(torch.zeros(2, 8, 3, 28, 28))
 
 
-def test_gwrep_eval_on_a_clip_run(tmp_path, monkeypatch):
+def test_gwrep_eval_on_a_clip_run(tmp_path, monkeypatch, capsys):
     from gwrep.cli import main
     from gwrep.train import train
 
@@ -147,6 +147,9 @@ def test_gwrep_eval_on_a_clip_run(tmp_path, monkeypatch):
     result = doc["metrics"]["sequence_judge"]
     assert result["num_clips"] == 16 and result["static_factors"] == ["shape", "colour", "size"]
     assert (run.dir / "figures" / "swap.png").is_file() and (run.dir / "figures" / "f_traversal.png").is_file()
+    capsys.readouterr()
+    assert main(["eval", str(run.dir), "--metrics", "mig"]) == 2
+    assert "--metrics mig are image metrics and do not apply" in capsys.readouterr().err
     cached = list((tmp_path / "cache" / "judges").glob("*.pt"))
     assert len(cached) == 1 and result["judge_file"] == str(cached[0])
     # the same data, settings and seed load the cached judge instead of training another
