@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ClipJudge", "train_judge", "cached_judge", "judge_cache_dir", "factor_accuracy", "judge_scores", "evaluate_sequence_run",
+__all__ = ["ClipJudge", "train_judge", "cached_judge", "judge_cache_dir", "factor_accuracy", "judge_scores",
+           "evaluate_sequence_run",
            "save_swap_figure", "save_f_traversal", "save_resampled_figure", "save_sequence_figures",
            "JUDGE_DEFAULTS", "JUDGE_FAST", "MODES"]
 
@@ -203,7 +204,8 @@ def judge_scores(model: Any, clips: Tensor, factors: Tensor | np.ndarray, judge:
     finally:
         model.train(was_training)
     record("chance", 1.0 / np.asarray(factor_sizes, dtype=np.float64))
-    out.update({"num_clips": len(clips), "settings.seed": seed, "static_factors": [factor_names[k] for k in static_factors],
+    out.update({"num_clips": len(clips), "settings.seed": seed,
+                "static_factors": [factor_names[k] for k in static_factors],
                 "dynamic_factors": [factor_names[k] for k in dynamic_factors]})
     return out
 

@@ -1,4 +1,4 @@
-"""Tests of eval/sequence.py: the judge-classifier evaluation of Li & Mandt (2018, Sec. 5.1) and gwrep eval on clip runs.
+"""Tests of eval/sequence.py: the judge-classifier evaluation of Li & Mandt (2018, Sec. 5.1), gwrep eval on clip runs.
 
 Oracles: on a tiny clip set whose frames spell out their factors, a model that keeps f
 and z exactly scores 1 on what it keeps and chance on what it redraws, and a model that

@@ -4,7 +4,8 @@
 64x64 RGB, of one flat-coloured sprite on black. Static factors, fixed over a clip:
 shape 4 (square, horizontal bar, triangle, cross: outlines that stay apart at 28x28,
 where a disc and a square blur into one blob), colour 6 (hues 0, 60, ..., 300 degrees at full
-saturation: red, yellow, green, cyan, blue, magenta), size 3 (radius 7, 9.5, 12 px, so that shapes stay apart at 28x28). Dynamic
+saturation: red, yellow, green, cyan, blue, magenta), size 3 (radius 7, 9.5, 12 px, so that
+shapes stay apart at 28x28). Dynamic
 factors: action 6 (move right, left, down, up at 3 px per frame; orbit clockwise or
 anticlockwise on a 12 px circle, 45 degrees per frame) and phase 4 (where the motion
 starts: 3 px further along the straight track per class, or a quarter turn further round
