@@ -21,7 +21,8 @@ def _deviation_rows() -> list[list[str]]:
 
 def test_no_file_cites_a_design_page_outside_the_repository():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    sources = [ROOT / p for p in tracked if p.endswith((".py", ".md", ".yaml", ".toml")) and (ROOT / p).is_file()]
+    sources = [ROOT / p for p in tracked if p.endswith((".py", ".md", ".yaml", ".toml")) and (ROOT / p).is_file()
+               and (ROOT / p).resolve() != Path(__file__).resolve()]  # this file names what it looks for
     citing = [str(p.relative_to(ROOT)) for p in sources if "DESIGN.md" in p.read_text(errors="replace")]
     assert citing == []
     assert DESIGN.is_file()
