@@ -30,7 +30,7 @@ PINNED = {
                 "discriminator_hidden": 512, "discriminator_layers": 4, "discriminator_lr": 5e-4,
                 "discriminator_betas": [0.5, 0.999]},
     "dagmm": {"n_components": 4, "estimation_hidden": 10, "dropout": 0.5, "lambda_energy": 0.1,
-              "lambda_cov": 0.005, "gmm_momentum": 0.1, "covariance_jitter": 1e-6},
+              "lambda_cov": 0.005, "gmm_momentum": 0.1, "covariance_jitter": 1e-6, "fit_images": 2048},
 }
 PINNED["wae-gan"] = {**PINNED["wae-mmd"], "regularizer": "gan"}
 VAE_FAMILY = {"ood_score_kind": "neg_log_prior", "ood_elbo_samples": 4, "ood_seed": 0}
