@@ -257,7 +257,11 @@ def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse
     for mode in ("real", *MODES, "chance"):
         shown = "  ".join(f"{name}={result[f'{mode}.{name}']:.3f}" for name in data.factor_names)
         print(f"{mode:<15} {shown}")
-    figures = save_sequence_figures(model, clips[:8], run.dir / "metrics.jsonl", run.dir / "figures", seed=args.seed)
+    # the swap figure's second clip differs from the first in every factor (when one does), so both swaps show
+    other = np.flatnonzero((factors.numpy() != factors[0].numpy()).all(1))
+    order = np.concatenate([[0], other[:1], np.setdiff1d(np.arange(len(clips)), np.r_[0, other[:1]])])[:8]
+    figures = save_sequence_figures(model, clips[order], run.dir / "metrics.jsonl", run.dir / "figures",
+                                    seed=args.seed)
     for path in figures:
         print(f"wrote {path}")
     path = run.dir / "eval.json"
