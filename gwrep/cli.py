@@ -61,8 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"gwrep {command}", description=module.HELP)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
+    from gwrep.models.base import NonFiniteLossError
+    from gwrep.train.run import RunLockedError
+    from gwrep.train.trainer import RunWriteError
+
     try:
         return int(module.run(args) or 0)
+    except RunLockedError as err:
+        # Another process trains in a run folder this command wants (train, sweep, experiment).
+        print(f"gwrep {command}: error: {err}", file=sys.stderr)
+        return 2
+    except (NonFiniteLossError, RunWriteError) as err:
+        # A run stopped with its last good checkpoint intact: one line, not a traceback.
+        print(f"gwrep {command}: stopped: {err}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError, IsADirectoryError,
             PermissionError) as err:
         # Bad input: one clear line, no traceback.

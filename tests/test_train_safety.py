@@ -122,6 +122,19 @@ def test_second_writer_fails_at_once_naming_the_holder(tmp_path, capsys):
     assert fit(cfg).status == "completed"  # released: the folder is usable
 
 
+def test_sweep_reports_a_locked_run_folder_in_one_line(tmp_path, capsys):
+    """``gwrep sweep`` (like ``gwrep train``) turns RunLockedError into one line and exit 2, not a traceback."""
+    from gwrep.train.sweep import expand_grid
+
+    (point,) = expand_grid({"steps": 2}, models=[NAME], seeds=[0])
+    with RunLock(tmp_path / "sweep" / point.name):
+        code = main(["sweep", "--model", NAME, "--seeds", "0", "--steps", "2", "--out", str(tmp_path / "sweep"),
+                     "--no-progress", "--data", "shapes2d", "--image-size", "28"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("gwrep sweep: error: ") and err.count("\n") == 1 and f"pid {os.getpid()}" in err
+
+
 def test_a_run_holds_its_folder_while_training(tmp_path):
     """While one train() runs in a folder, a second one on the same folder (or its resume) is refused."""
     refusals = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -172,21 +171,12 @@ def base_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gwrep.models.base import NonFiniteLossError
     from gwrep.train import TrainConfig, train
-    from gwrep.train.run import RunLockedError
-    from gwrep.train.trainer import RunWriteError
 
     config = TrainConfig.from_dict(config_options(args, base_options(args)))
     resume = ("best" if args.from_best else "last") if args.resume else False
-    try:
-        result = train(config, resume=resume, progress=args.progress)
-    except RunLockedError as err:
-        print(f"gwrep train: error: {err}", file=sys.stderr)
-        return 2
-    except (NonFiniteLossError, RunWriteError) as err:
-        print(f"gwrep train: stopped: {err}", file=sys.stderr)
-        return 1
+    # RunLockedError, RunWriteError and NonFiniteLossError become one line in gwrep.cli.main.
+    result = train(config, resume=resume, progress=args.progress)
     print(result.summary.get("message") or result.status)
     print(f"run folder: {result.dir}")
     if result.status == "interrupted":
