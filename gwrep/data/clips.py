@@ -21,8 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from gwrep.data.factordata import IndexedFactorData
-from gwrep.data.space import FactorSpace
+from gwrep.data.factordata import IndexedFactorData, RowIndexedFactorData
 from gwrep.data.transforms import ImageTransform
 from gwrep.data.views import FactorDataset
 
@@ -111,7 +110,7 @@ class _LazyParts:
         return np.concatenate(out) if out else np.asarray(self.parts[0][:0])
 
 
-class ArrayClipData(IndexedFactorData):
+class ArrayClipData(RowIndexedFactorData):
     """Clips held in arrays: ``clips`` parts (N_k, T, H, W, C) or (N_k, T, C, H, W), ``factors`` (N, K).
 
     uint8 clips are scaled by 1/255; float clips must lie in [0, 1]. ``channels_last`` says
@@ -122,9 +121,7 @@ class ArrayClipData(IndexedFactorData):
     def __init__(self, clips: Sequence[np.ndarray], factors: np.ndarray, factor_sizes: Sequence[int],
                  factor_names: Sequence[str], static_factors: Sequence[int], dynamic_factors: Sequence[int], *,
                  channels_last: bool = True, source: str = "arrays") -> None:
-        self.space = FactorSpace(factor_sizes, factor_names)
-        self.factor_sizes, self.factor_names = self.space.factor_sizes, self.space.factor_names
-        check_clip_factors(len(self.factor_sizes), static_factors, dynamic_factors)
+        check_clip_factors(len(factor_sizes), static_factors, dynamic_factors)
         self.static_factors, self.dynamic_factors = tuple(static_factors), tuple(dynamic_factors)
         self.source = source
         shapes = {tuple(p.shape[1:]) for p in clips}
@@ -142,43 +139,11 @@ class ArrayClipData(IndexedFactorData):
         self.clips = _LazyParts(clips)
         if len(self.clips) != len(factors):
             raise ValueError(f"{source}: {len(self.clips)} clips but {len(factors)} factor rows")
-        try:
-            self.factors = self.space.check_factors(factors)
-        except ValueError as err:
-            raise ValueError(f"{source}: {err}") from None
-        flat = self.space.factors_to_indices(self.factors)
-        self._row_of_state = np.full(self.space.num_states, -1, dtype=np.int64)
-        self._row_of_state[flat] = np.arange(len(flat))
-        self.is_full_grid = bool((self._row_of_state >= 0).all())
+        self._index_rows(factor_sizes, factor_names, factors)
 
-    @property
-    def num_rows(self) -> int:
-        return len(self.factors)
-
-    def row_factors(self, rows: np.ndarray) -> np.ndarray:
-        return self.factors[self._check_rows(rows)]
-
-    def row_observations(self, rows: np.ndarray) -> np.ndarray:
-        rows = self._check_rows(rows)
-        order = np.argsort(rows, kind="stable")  # sorted reads: memory-mapped files read forward
-        out = np.empty((len(rows), *self.observation_shape), dtype=np.float32)
-        if len(rows):
-            clips = np.asarray(self.clips[rows[order]], dtype=np.float32) * np.float32(self._scale)
-            out[order] = clips.transpose(0, 1, 4, 2, 3) if self.channels_last else clips
-        return out
-
-    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        if self.is_full_grid:
-            return self.space.sample_factors(n, rng)
-        return self.factors[rng.integers(0, self.num_rows, size=n)]
-
-    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        rows = self._row_of_state[self.space.factors_to_indices(factors)]
-        if (rows < 0).any():
-            missing = self.space.check_factors(factors)[rows < 0][0].tolist()
-            raise ValueError(f"{self.source}: factor tuple {missing} is not present")
-        return self.row_observations(rows)
-
+    def _read_sorted(self, rows: np.ndarray) -> np.ndarray:
+        clips = np.asarray(self.clips[rows], dtype=np.float32) * np.float32(self._scale)
+        return clips.transpose(0, 1, 4, 2, 3) if self.channels_last else clips
 
 
 def save_clip_sheet(data: IndexedFactorData, path: str | Path, *, seed: int = 0, max_values: int = 6,

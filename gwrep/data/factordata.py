@@ -25,7 +25,7 @@ from gwrep.data.base import FactorData
 from gwrep.data.space import FactorSpace
 from gwrep.data.transforms import ImageTransform
 
-__all__ = ["IndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData", "TransformedFactorData",
+__all__ = ["IndexedFactorData", "RowIndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData", "TransformedFactorData",
            "NotAFullGridWarning"]
 
 
@@ -108,7 +108,71 @@ class GridFactorData(IndexedFactorData):
         """Images float32 (n, C, H, W) in [0, 1] of valid factor classes (n, K)."""
 
 
-class ArrayFactorData(IndexedFactorData):
+class RowIndexedFactorData(IndexedFactorData):
+    """Factor data whose rows are stored with their factors (images or clips held in arrays).
+
+    Subclasses call :meth:`_index_rows` once and implement :meth:`_read_sorted`; this class
+    maps factor tuples to rows, samples factors, and reads rows in sorted order (memory-mapped
+    and h5py-like arrays read forward much faster).
+    """
+
+    factors: np.ndarray
+    source: str
+    is_full_grid: bool
+    _row_of_state: np.ndarray
+
+    def _index_rows(self, factor_sizes: Sequence[int], factor_names: Sequence[str] | None,
+                    factors: np.ndarray) -> np.ndarray:
+        """Set ``space``, the checked ``factors``, the row of each grid state and ``is_full_grid``; return the flat states."""
+        self.space = FactorSpace(factor_sizes, factor_names)
+        self.factor_sizes, self.factor_names = self.space.factor_sizes, self.space.factor_names
+        try:
+            self.factors = self.space.check_factors(factors)
+        except ValueError as err:
+            raise ValueError(f"{self.source}: {err}") from None
+        flat = self.space.factors_to_indices(self.factors)
+        self._row_of_state = np.full(self.space.num_states, -1, dtype=np.int64)
+        self._row_of_state[flat] = np.arange(len(flat))
+        self.is_full_grid = bool(len(flat) == self.space.num_states and (self._row_of_state >= 0).all())
+        return flat
+
+    @abc.abstractmethod
+    def _read_sorted(self, rows: np.ndarray) -> np.ndarray:
+        """Observations float32 (n, ...) of sorted ``rows`` (n,), n >= 1."""
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.factors)
+
+    def row_factors(self, rows: np.ndarray) -> np.ndarray:
+        return self.factors[self._check_rows(rows)]
+
+    def row_observations(self, rows: np.ndarray) -> np.ndarray:
+        rows = self._check_rows(rows)
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((len(rows), *self.observation_shape), dtype=np.float32)
+        if len(rows):
+            out[order] = self._read_sorted(rows[order])
+        return out
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        if self.is_full_grid:
+            return self.space.sample_factors(n, rng)
+        return self.factors[rng.integers(0, self.num_rows, size=n)]
+
+    def rows_of_factors(self, factors: np.ndarray) -> np.ndarray:
+        """Row of each factor tuple (n,); ValueError if a tuple is not present."""
+        rows = self._row_of_state[self.space.factors_to_indices(factors)]
+        if (rows < 0).any():
+            missing = self.space.check_factors(factors)[rows < 0][0].tolist()
+            raise ValueError(f"{self.source}: factor tuple {missing} is not present (this set is not a full grid)")
+        return rows
+
+    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.row_observations(self.rows_of_factors(factors))
+
+
+class ArrayFactorData(RowIndexedFactorData):
     """Factor data held in arrays: ``images`` (N, H, W) or (N, C, H, W) and ``factors`` (N, K).
 
     When the rows cover the whole grid, :meth:`sample_factors` samples factors uniformly;
@@ -136,8 +200,6 @@ class ArrayFactorData(IndexedFactorData):
     def __init__(self, images: np.ndarray, factors: np.ndarray, factor_sizes: Sequence[int],
                  factor_names: Sequence[str] | None = None, *, scale: float | None = None,
                  source: str = "arrays", warn: bool = True, full_grid_hint: str = "") -> None:
-        self.space = FactorSpace(factor_sizes, factor_names)
-        self.factor_sizes, self.factor_names = self.space.factor_sizes, self.space.factor_names
         self.source = source
         if images.ndim == 3:
             images = images[:, None]
@@ -153,14 +215,7 @@ class ArrayFactorData(IndexedFactorData):
             raise ValueError(f"{source}: images must be uint8, bool or float, got dtype {images.dtype}")
         self.images = images
         self.observation_shape = tuple(int(s) for s in images.shape[1:])
-        try:
-            self.factors = self.space.check_factors(factors)
-        except ValueError as err:
-            raise ValueError(f"{source}: {err}") from None
-        flat = self.space.factors_to_indices(self.factors)
-        self._row_of_state = np.full(self.space.num_states, -1, dtype=np.int64)
-        self._row_of_state[flat] = np.arange(len(flat))
-        self.is_full_grid = bool(len(flat) == self.space.num_states and (self._row_of_state >= 0).all())
+        flat = self._index_rows(factor_sizes, factor_names, factors)
         if not self.is_full_grid and warn:
             warnings.warn(f"{source}: {len(np.unique(flat))} of {self.space.num_states} factor tuples are present; "
                           "sample_factors picks among existing rows, so factors are not independent. MIG, DCI, SAP "
@@ -168,36 +223,8 @@ class ArrayFactorData(IndexedFactorData):
                           f"factor alone and need a full grid{full_grid_hint}",
                           NotAFullGridWarning, stacklevel=_stacklevel_outside_package())
 
-    @property
-    def num_rows(self) -> int:
-        return len(self.factors)
-
-    def row_factors(self, rows: np.ndarray) -> np.ndarray:
-        return self.factors[self._check_rows(rows)]
-
-    def row_observations(self, rows: np.ndarray) -> np.ndarray:
-        rows = self._check_rows(rows)
-        order = np.argsort(rows, kind="stable")  # sorted reads are much faster for h5py-like arrays
-        out = np.empty((len(rows), *self.observation_shape), dtype=np.float32)
-        if len(rows):
-            out[order] = np.asarray(self.images[rows[order]], dtype=np.float32) * self._scale
-        return out
-
-    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        if self.is_full_grid:
-            return self.space.sample_factors(n, rng)
-        return self.factors[rng.integers(0, self.num_rows, size=n)]
-
-    def rows_of_factors(self, factors: np.ndarray) -> np.ndarray:
-        """Row of each factor tuple (n,); ValueError if a tuple is not present."""
-        rows = self._row_of_state[self.space.factors_to_indices(factors)]
-        if (rows < 0).any():
-            missing = self.space.check_factors(factors)[rows < 0][0].tolist()
-            raise ValueError(f"{self.source}: factor tuple {missing} is not present (this set is not a full grid)")
-        return rows
-
-    def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return self.row_observations(self.rows_of_factors(factors))
+    def _read_sorted(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.images[rows], dtype=np.float32) * self._scale
 
 
 class DummyFactorData(GridFactorData):
