@@ -7,8 +7,10 @@ Slow tests are marked ``@pytest.mark.slow`` and run only with ``--runslow``.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -43,3 +45,19 @@ def data_root() -> Path:
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import ``benchmarks/<name>.py`` (a script folder, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def keep_threads():
+    """Restore torch's thread count after a benchmark's main() set its --threads."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

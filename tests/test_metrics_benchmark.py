@@ -2,28 +2,21 @@
 and its size arithmetic. The full-size run is the lead's (tens of minutes on a 2-core CPU)."""
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("benchmarks_metrics", REPO / "benchmarks" / "metrics.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("metrics")
 
 
-@pytest.fixture(autouse=True)
-def keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)  # main() sets its --threads
+pytestmark = pytest.mark.usefixtures("keep_threads")  # main() sets its --threads
 
 
 def test_full_size_image_counts(bench):

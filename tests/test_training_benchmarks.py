@@ -2,31 +2,19 @@
 write their JSON and compute the floor and abort counts. The full-size runs are the lead's (README)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import load_benchmark
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)  # main() sets its --threads
+pytestmark = pytest.mark.usefixtures("keep_threads")  # main() sets its --threads
 
 
 def test_train_step_floor_parts_run_and_add_up(tmp_path, capsys):
-    bench = _load("train_step")
+    bench = load_benchmark("train_step")
     out = tmp_path / "ts.json"
     assert bench.main(["--variants", "beta-vae", "gwae", "floor-critic", "floor-main", "--steps", "1", "--warmup",
                        "0", "--size", "28", "--channels", "1", "--latent", "2", "--batch", "8",
@@ -40,7 +28,7 @@ def test_train_step_floor_parts_run_and_add_up(tmp_path, capsys):
 
 
 def test_critic_updates_alone_move_only_the_critic():
-    bench = _load("train_step")
+    bench = load_benchmark("train_step")
     model = bench.build("floor-critic", (1, 28, 28), 2)
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     bench.critic_updates_alone(model, torch.rand(4, 1, 28, 28), {})
@@ -49,7 +37,7 @@ def test_critic_updates_alone_move_only_the_critic():
 
 
 def test_stability_counts_aborts(tmp_path, monkeypatch):
-    bench = _load("stability")
+    bench = load_benchmark("stability")
     monkeypatch.setattr(bench, "RESULTS", tmp_path)
     assert bench.main(["--seeds", "2", "--steps", "2", "--sizes", "28", "--priors", "np", "--tag", "t",
                        "--option", "critic_steps=1"]) == 0
@@ -65,7 +53,7 @@ def test_stability_counts_an_abort_as_one(monkeypatch, tmp_path):
     from gwrep.models.base import NonFiniteLossError
     from gwrep.models.gwae import GWAE
 
-    bench = _load("stability")
+    bench = load_benchmark("stability")
     calls = {"n": 0}
     real = GWAE.training_step
 
