@@ -71,3 +71,17 @@ def test_dataset_root(tmp_path):
     assert dataset_root(tmp_path, "omniglot") == str(tmp_path)  # the set's own folder
     assert dataset_root(tmp_path, "shapes2d") is None  # procedural
     assert dataset_root(None, "mnist") is None
+
+
+def test_data_options_are_parsed_by_their_declared_types():
+    """Issue 13: data options get the typed parsing model options get ("28" is 28; "big" is one clear error)."""
+    from gwrep.data.catalog import _resolve
+
+    _, transform, seed, _ = _resolve("shapes2d", {"image_size": "28", "seed": "3"})
+    assert transform.image_size == 28 and seed == 3
+    with pytest.raises(ValueError, match=r"option image_size: 'big' is not an integer"):
+        gd.load("shapes2d", split="val", image_size="big")
+    with pytest.raises(ValueError, match=r"option seed: True is not an integer"):
+        gd.load("shapes2d", split="val", seed=True)
+    with pytest.raises(ValueError, match=r"option polarity: 5 is not a string"):
+        _resolve("omniglot", {"polarity": 5})

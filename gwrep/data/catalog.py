@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -108,11 +109,29 @@ def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransf
     if unknown:
         allowed = ", ".join(list(COMMON_OPTIONS) + specific)
         raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; allowed: {allowed}")
+    merged = _typed_options(builder, merged)
     seed = merged.pop("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}")
     transform = ImageTransform(merged.pop("image_size", None), merged.pop("channels", None))
     return entry, transform, seed, merged
+
+
+#: Declared types of the options every data set takes (the builders declare their own).
+_COMMON_TYPES: dict[str, Any] = {"image_size": int | None, "channels": int | None, "seed": int}
+
+
+def _typed_options(builder: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` parsed by their declared types (bools from yes/no, ints from "28"), as model options are.
+
+    A value of the wrong type is one ``ValueError`` naming the option (issue 13: a YAML
+    ``invert: "no"`` must not be taken as true).
+    """
+    from gwrep.config import coerce_option
+
+    hints = typing.get_type_hints(builder.__init__ if inspect.isclass(builder) else builder)
+    declared = {**hints, **_COMMON_TYPES}
+    return {key: coerce_option(key, value, declared.get(key, Any)) for key, value in options.items()}
 
 
 def dataset_root(folder: str | Path | None, name: str) -> str | None:
