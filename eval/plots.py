@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_roc_curves", "plot_dci_importance", "plot_metric_comparison"]
+__all__ = ["plot_roc_curves", "plot_score_histograms", "plot_dci_importance", "plot_metric_comparison"]
 
 _DPI = 150
 _TITLE = 12
@@ -64,6 +64,42 @@ def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
     ax.tick_params(labelsize=_TICK)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=_TICK, framealpha=0.9)
+    return _save(fig, path)
+
+
+def plot_score_histograms(scores: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | os.PathLike,
+                          title: str = "OoD scores: in-distribution vs OoD", in_name: str = "in-distribution",
+                          out_name: str = "OoD") -> Path:
+    """One panel per entry of ``scores`` (name -> (scores_in, scores_out)): both histograms on shared bins.
+
+    The picture behind an AUROC: a model whose OoD scores sit *below* the in-distribution
+    ones (AUROC < 0.5) ranks the OoD set as more typical, which a ROC curve alone hides
+    among "bad detectors". Bins span the 0.5-99.5 percentiles of both sets (outliers
+    clipped into the end bins); the panel title gives the AUROC.
+    """
+    from gwrep.eval.ood import ood_metrics
+
+    if not scores:
+        raise ValueError("no score sets to plot")
+    cols = 2 if len(scores) == 4 else min(3, len(scores))  # four models: a 2 x 2 grid
+    rows = math.ceil(len(scores) / cols)
+    fig = _figure(4.2 * cols, 3.2 * rows)
+    for k, (name, (s_in, s_out)) in enumerate(scores.items()):
+        s_in, s_out = np.asarray(s_in, float).ravel(), np.asarray(s_out, float).ravel()
+        both = np.concatenate([s_in, s_out])
+        lo, hi = np.percentile(both, [0.5, 99.5])
+        if not hi > lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        bins = np.linspace(lo, hi, 41)
+        ax = fig.add_subplot(rows, cols, k + 1)
+        for values, label, color in ((s_in, in_name, "tab:blue"), (s_out, out_name, "tab:orange")):
+            ax.hist(np.clip(values, lo, hi), bins=bins, alpha=0.55, color=color, label=f"{label} (n={len(values)})")
+        ax.set_title(f"{name}: AUROC {ood_metrics(s_in, s_out)['auroc']:.3f}", fontsize=_LABEL)
+        ax.set_xlabel("OoD score (higher = more anomalous)", fontsize=_TICK)
+        ax.set_ylabel("images", fontsize=_TICK)
+        ax.tick_params(labelsize=_TICK - 1)
+        ax.legend(fontsize=_TICK - 1, framealpha=0.9)
+    fig.suptitle(title, fontsize=_TITLE)
     return _save(fig, path)
 
 

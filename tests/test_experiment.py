@@ -137,6 +137,7 @@ def test_ood_experiment_smoke_end_to_end(tmp_path, capsys):
         assert ood["protocol"]["name"] == run["variant"] and ood["protocol"]["num_in"] == 400
     for variant in ("clean", "gwae"):
         assert (out / "figures" / f"roc-{variant}.png").stat().st_size > 20_000
+        assert (out / "figures" / f"scores-{variant}.png").stat().st_size > 20_000  # the score distributions
         table = results["tables"][variant]
         assert set(table) == {"vae", "dagmm", "gwae-gmp", "gwae-np"}
         assert all(g["metrics"]["ood_auroc"]["n"] == 1 for g in table.values())

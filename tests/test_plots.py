@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gwrep.eval.plots import plot_dci_importance, plot_metric_comparison, plot_roc_curves
+from gwrep.eval.plots import plot_dci_importance, plot_metric_comparison, plot_roc_curves, plot_score_histograms
 
 
 def _check_png(path, min_size: tuple[int, int] = (400, 300)) -> np.ndarray:
@@ -62,3 +62,15 @@ def test_metric_comparison(tmp_path) -> None:
         plot_metric_comparison({}, tmp_path / "x.png")
     with pytest.raises(ValueError, match="no metrics"):
         plot_metric_comparison({"a": {}}, tmp_path / "x.png")
+
+
+def test_score_histograms(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    scores = {"detector": (rng.normal(0, 1, 500), rng.normal(3, 1, 400)),   # OoD scored higher: AUROC ~ 0.98
+              "inverted": (rng.normal(3, 1, 500), rng.normal(0, 1, 400)),   # OoD scored lower: AUROC ~ 0.02
+              "constant": (np.zeros(10), np.zeros(10))}                      # one value: bins still drawn
+    path = plot_score_histograms(scores, tmp_path / "scores.png")
+    image = _check_png(path, (900, 300))
+    assert image.shape[1] > 2 * image.shape[0]  # three panels side by side
+    with pytest.raises(ValueError, match="no score sets"):
+        plot_score_histograms({}, tmp_path / "none.png")

@@ -427,11 +427,12 @@ def results_markdown(experiment: Any, scale: str, rows: list[dict[str, Any]], ta
 
 
 def make_figures(experiment: Any, out: Path, rows: list[dict[str, Any]]) -> list[str]:
-    """Copy each model's run figures into DIR/figures and draw the combined ROC figures (OoD); relative paths."""
+    """Copy each model's run figures into DIR/figures; for OoD also draw the combined ROC figure and the score
+    distributions (one seed per model) of each protocol. Returns the paths relative to ``out``."""
     import numpy as np
 
     from gwrep.eval.ood import ood_metrics, ood_roc_curve
-    from gwrep.eval.plots import plot_roc_curves
+    from gwrep.eval.plots import plot_roc_curves, plot_score_histograms
 
     figures_dir = out / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -449,7 +450,7 @@ def make_figures(experiment: Any, out: Path, rows: list[dict[str, Any]]) -> list
                 made.append(str(target.relative_to(out)))
     if experiment.task == "ood":
         for variant in dict.fromkeys(r["variant"] for r in rows):
-            curves = {}
+            curves, first_seed = {}, {}
             for r in rows:
                 scores = Path(r["dir"]) / "ood_scores.npz"
                 if r["variant"] == variant and r["status"] in DONE and scores.is_file():
@@ -457,9 +458,18 @@ def make_figures(experiment: Any, out: Path, rows: list[dict[str, Any]]) -> list
                         s_in, s_out = data["scores_in"], data["scores_out"]
                     fpr, tpr = ood_roc_curve(s_in, s_out)
                     curves[f"{r['label']} s{r['seed']}"] = (fpr, tpr, ood_metrics(s_in, s_out)["auroc"])
+                    first_seed.setdefault(r["label"], (s_in, s_out, r["seed"]))
+            suffix = f"-{variant}" if variant else ""
+            protocol = f", {variant} protocol" if variant else ""
             if curves:
-                target = figures_dir / f"roc{'-' + variant if variant else ''}.png"
-                plot_roc_curves(curves, target, title=experiment.name + (f", {variant} protocol" if variant else ""))
+                target = figures_dir / f"roc{suffix}.png"
+                plot_roc_curves(curves, target, title=experiment.name + protocol)
+                made.append(str(target.relative_to(out)))
+                # The score distributions behind each AUROC (one seed per model): is OoD scored lower, higher, or alike?
+                target = figures_dir / f"scores{suffix}.png"
+                plot_score_histograms({f"{label} s{seed}": (s_in, s_out) for label, (s_in, s_out, seed)
+                                       in first_seed.items()}, target,
+                                      title=f"OoD scores{protocol}", in_name="in", out_name="OoD")
                 made.append(str(target.relative_to(out)))
     return made
 
