@@ -38,6 +38,30 @@ def _save(fig, path: str | os.PathLike) -> Path:
     return path
 
 
+_LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _group_styles(names: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A colour per model and a line style per seed for names like ``"vae s0"`` (else one colour per name).
+
+    >>> colors, styles = _group_styles(["vae s0", "vae s1", "dagmm s0"])
+    >>> colors["vae s0"] == colors["vae s1"] != colors["dagmm s0"], styles["vae s1"]
+    (True, '--')
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        head, sep, seed = name.rpartition(" s")
+        groups.setdefault(head if sep and seed.isdigit() else name, []).append(name)
+    palette = [f"C{k}" for k in range(10)] if len(groups) <= 10 else \
+        [tuple(c) for c in __import__("matplotlib").colormaps["tab20"].colors]
+    colors, styles = {}, {}
+    for k, members in enumerate(groups.values()):
+        for j, name in enumerate(members):
+            colors[name] = palette[k % len(palette)]
+            styles[name] = _LINE_STYLES[j % len(_LINE_STYLES)]
+    return colors, styles
+
+
 def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float], float]],
                     path: str | os.PathLike, title: str = "OoD detection: ROC curves") -> Path:
     """One ROC curve per entry of ``curves`` (name -> (fpr, tpr, auroc)), chance diagonal, AUROC in the legend.
@@ -47,13 +71,15 @@ def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
     """
     if not curves:
         raise ValueError("no ROC curves to plot")
-    fig = _figure(5.0, 4.6)
+    outside = len(curves) > 6  # a long legend goes beside the axes, not over the curves
+    fig = _figure(7.8 if outside else 5.0, 4.6)
     ax = fig.add_subplot()
+    colors, styles = _group_styles(list(curves))
     for name, (fpr, tpr, auroc) in curves.items():
         fpr, tpr = np.asarray(fpr, float), np.asarray(tpr, float)
         if fpr.shape != tpr.shape or fpr.ndim != 1:
             raise ValueError(f"curve {name!r}: fpr {fpr.shape} and tpr {tpr.shape} must be equal-length 1-D arrays")
-        ax.plot(fpr, tpr, lw=1.8, label=f"{name} (AUROC {auroc:.3f})", drawstyle="default")
+        ax.plot(fpr, tpr, lw=1.8, color=colors[name], ls=styles[name], label=f"{name} (AUROC {auroc:.3f})")
     ax.plot([0, 1], [0, 1], ls="--", lw=1.0, color="0.5", label="chance (AUROC 0.5)")
     ax.set_xlim(-0.015, 1.015)  # curves along the edges (perfect detectors) stay visible
     ax.set_ylim(-0.015, 1.015)
@@ -63,7 +89,10 @@ def plot_roc_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
     ax.set_title(title, fontsize=_TITLE)
     ax.tick_params(labelsize=_TICK)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=_TICK, framealpha=0.9)
+    if outside:
+        ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=_TICK, framealpha=0.9)
+    else:
+        ax.legend(loc="lower right", fontsize=_TICK, framealpha=0.9)
     return _save(fig, path)
 
 

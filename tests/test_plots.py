@@ -74,3 +74,15 @@ def test_score_histograms(tmp_path) -> None:
     assert image.shape[1] > 2 * image.shape[0]  # three panels side by side
     with pytest.raises(ValueError, match="no score sets"):
         plot_score_histograms({}, tmp_path / "none.png")
+
+
+def test_roc_curves_of_many_seeds_share_a_colour_per_model(tmp_path) -> None:
+    from gwrep.eval.plots import _group_styles
+
+    names = [f"{m} s{s}" for m in ("vae", "dagmm", "gwae-gmp", "gwae-np") for s in range(3)]
+    colors, styles = _group_styles(names)
+    assert len(set(colors.values())) == 4 and colors["vae s0"] == colors["vae s2"] != colors["gwae-np s0"]
+    assert styles["vae s0"] != styles["vae s1"] != styles["vae s2"]
+    curves = {n: ([0, 0.5, 1], [0, 0.5, 1], 0.5) for n in names}
+    image = _check_png(plot_roc_curves(curves, tmp_path / "roc.png"))
+    assert image.shape[1] > 1.4 * image.shape[0]  # the long legend sits beside the axes
