@@ -185,3 +185,25 @@ def test_ood_json_records_the_absolute_run_folder(tmp_path, calls, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["ood", run_dir.name, "--num-in", "20"]) == 0
     assert json.loads((run_dir / "ood.json").read_text())["run"] == str(run_dir.resolve())
+
+
+def test_ood_score_option_changes_the_score_for_this_scoring_only(tmp_path, calls, capsys):
+    """--score-option ood_score_kind=neg_elbo scores a VAE by its negative ELBO; ood.json records it."""
+    from gwrep.train.run import load_run_model
+
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28), model="vae")
+    assert main(["ood", str(run_dir), "--ood-data", "omniglot"]) == 0
+    prior_scores = np.load(run_dir / "ood_scores.npz")["scores_in"]
+    assert json.loads((run_dir / "ood.json").read_text())["score_options"] == {}
+    assert main(["ood", str(run_dir), "--ood-data", "omniglot", "--score-option", "ood_score_kind=neg_elbo",
+                 "--score-option", "ood_elbo_samples=2"]) == 0
+    doc = json.loads((run_dir / "ood.json").read_text())
+    assert doc["score_options"] == {"ood_score_kind": "neg_elbo", "ood_elbo_samples": 2}
+    elbo_scores = np.load(run_dir / "ood_scores.npz")["scores_in"]
+    assert not np.allclose(elbo_scores, prior_scores)
+    assert load_run_model(run_dir).config.ood_score_kind == "neg_log_prior"  # the saved model is unchanged
+    capsys.readouterr()
+    assert main(["ood", str(run_dir), "--score-option", "ood_kind=x"]) == 2
+    err = capsys.readouterr().err
+    assert "has no option(s) ['ood_kind']" in err and "ood_score_kind" in err
+    assert main(["ood", str(run_dir), "--score-option", "ood_score_kind=bogus"]) == 2

@@ -24,6 +24,7 @@ have the model's shape (error otherwise, naming both).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random subsets (default 0)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda... (default auto)")
+    parser.add_argument("--score-option", action="append", metavar="KEY=VALUE", default=None,
+                        help="change a model option for this scoring only, e.g. ood_score_kind=neg_elbo (the VAE "
+                             "family's negative ELBO instead of -log p(mu)); recorded in ood.json (repeatable)")
     parser.add_argument("--out", "--out-dir", "--output", dest="output", default=None, metavar="DIR",
                         help="output folder for the combined ROC figure (ood_roc.png), ood_table.md and "
                              "ood_table.json (the OoD data set is --ood-data)")
@@ -163,6 +167,27 @@ def _load(name: str, split: str, root: str | None, options: dict[str, Any], mode
     return dataset
 
 
+def with_score_options(model: Any, items: list[str] | None) -> dict[str, Any]:
+    """Apply ``--score-option KEY=VALUE`` to ``model.config`` (typed and validated like any model option).
+
+    Only this scoring sees the change (the run folder's model is not rewritten); returns the
+    options as parsed, for ood.json. A key that is not an option of the model is one error line.
+    """
+    from gwrep.commands.train import parse_assignments
+
+    changes = parse_assignments(items, "--score-option")
+    if not changes:
+        return {}
+    known = {f.name for f in dataclasses.fields(model.config)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        ood_keys = sorted(k for k in known if k.startswith("ood_")) or sorted(known)
+        raise ValueError(f"--score-option: {type(model).__name__} has no option(s) {unknown}; its OoD-score "
+                         f"options: {ood_keys}")
+    model.config = model.config.replace(**changes)
+    return {k: getattr(model.config, k) for k in changes}
+
+
 def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     """Score one run and write its ood.json, ood_scores.npz and ROC figure; returns the result."""
     import numpy as np
@@ -174,6 +199,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     from gwrep.train.config import resolve_device
 
     model = run.model
+    score_options = with_score_options(model, args.score_option)
     shape = tuple(model.config.image_shape)
     name_in = args.data_in or run.config.data
     name_out = args.data_out or DEFAULT_OOD_DATA
@@ -217,6 +243,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
         "model": run.config.model,
         "seed": run.config.seed,
         "score": f"{type(model).__name__}.ood_score (higher = more anomalous)",
+        "score_options": score_options,
         "trained_on": run.config.data,
         "protocol": {"name": protocol, "image_size": shape[1], "channels": shape[0],
                      "polarity": polarity if "omniglot" in (name_in, name_out) else None,
