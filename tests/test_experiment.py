@@ -150,6 +150,11 @@ def test_ood_experiment_smoke_end_to_end(tmp_path, capsys):
     assert main(argv) == 0
     assert "evaluating" not in capsys.readouterr().out
     assert stamps == {r["name"]: (Path(r["dir"]) / "ood.json").stat().st_mtime_ns for r in results["runs"]}
+    # ... and the first call's wall time is kept beside the second's, which trained nothing
+    invocations = json.loads((out / "results.json").read_text())["invocations"]
+    assert [i["runs_trained"] for i in invocations] == [8, 0] and all(i["runs"] == 8 for i in invocations)
+    assert invocations[0]["train_phase_minutes"] > invocations[1]["train_phase_minutes"]
+    assert "(trained 8 of 8 runs), " in (out / "results.md").read_text()
     # other options into the same folder: refused before anything trains, naming the run and the change
     assert main(argv + ["--set", "steps=13"]) == 2
     assert "vae-clean-s0 was trained with other options" in capsys.readouterr().err
@@ -197,3 +202,17 @@ def test_reconstruction_trend_reads_the_training_log(tmp_path):
     assert change == pytest.approx((86.5 - 90.5) / 90.5)  # last 4 train lines vs the 4 before
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(line) for line in lines[:6]) + "\n")
     assert reconstruction_trend(tmp_path) is None  # too few lines to say
+
+
+def test_wall_time_line_lists_every_invocation(tmp_path):
+    from gwrep.commands.experiment import _wall_line, previous_invocations
+
+    assert previous_invocations(tmp_path) == []
+    (tmp_path / "results.json").write_text(json.dumps({"wall_minutes": 70.7, "train_phase_minutes": 65.0}))
+    assert previous_invocations(tmp_path) == [{"wall_minutes": 70.7, "train_phase_minutes": 65.0}]  # older format
+    line = _wall_line([{"wall_minutes": 70.71, "runs_trained": 12, "runs": 12},
+                       {"wall_minutes": 0.24, "runs_trained": 0, "runs": 12}])
+    assert line == ("Wall time of each invocation into this folder, oldest first: "
+                    "70.7 min (trained 12 of 12 runs), 0.2 min (tables only)")
+    (tmp_path / "results.json").write_text("{torn")
+    assert previous_invocations(tmp_path) == []

@@ -49,7 +49,7 @@ def test_sweep_runs_indexes_and_restarts(tmp_path):
     assert index[0]["best_val_loss"] != index[1]["best_val_loss"]  # the seed matters
     mtime = (tmp_path / index[0]["name"] / "checkpoints" / "last.pt").stat().st_mtime_ns
     again = run_sweep(points, tmp_path, dataset=blobs(64), val_dataset=blobs(16, seed=1), progress=False)
-    assert again == records  # finished runs are skipped, not retrained
+    assert again == [{**r, "skipped": True} for r in records]  # finished runs are skipped, not retrained
     assert (tmp_path / index[0]["name"] / "checkpoints" / "last.pt").stat().st_mtime_ns == mtime
 
 
@@ -117,4 +117,4 @@ def test_ray_backend_gives_the_sequential_results(tmp_path, monkeypatch):
         assert machine[0]["from_step"] == 0 and machine[0]["to_step"] == 6 and machine[0]["device"] == "cpu"
     assert on_ray[0]["best_val_loss"] != on_ray[1]["best_val_loss"]
     # a second ray sweep finds every run finished and trains nothing
-    assert run_sweep(points, tmp_path / "ray", backend="ray") == on_ray
+    assert run_sweep(points, tmp_path / "ray", backend="ray") == [{**r, "skipped": True} for r in on_ray]

@@ -191,8 +191,8 @@ def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend:
         run_dir = out_dir / point.name
         status, resumable = _previous(run_dir)
         record = {"name": point.name, "dir": str(run_dir), "overrides": point.overrides}
-        if status in finished:
-            records.append({**record, **_summary_fields(read_json_file(run_dir / SUMMARY_FILE))})
+        if status in finished:  # "skipped": this call did not train it (an experiment counts the runs it trained)
+            records.append({**record, **_summary_fields(read_json_file(run_dir / SUMMARY_FILE)), "skipped": True})
             continue
         options = {**point.options, "out": str(run_dir)}
         if backend == "ray" and options.get("data_root"):
