@@ -5,8 +5,8 @@ Options come from ``--config FILE`` (.json/.yaml), then from flags, which overri
 (``--from-best``: from ``best.pt``, the way back when ``last.pt`` fails its checksum).
 
 With no options at all it trains GWAE with the factorized neural prior on procedural 3D
-Shapes rendered at 28x28 for :data:`QUICK_START_STEPS` steps (about five minutes on two
-CPU cores; colours, and the factors that carry them, are learnt first; dSprites' small
+Shapes rendered at 28x28 for :data:`QUICK_START_STEPS` steps (137 s measured on an idle
+2-core CPU, longer under load; colours, and the factors that carry them, are learnt first; dSprites' small
 sprites at 28x28 are not, in that time). The quick start counts steps, so its figures do
 not depend on the machine's load; :data:`QUICK_START_MAX_MINUTES` is only a safety cap,
 and the end message says which of the two stopped it. Give ``--image-size 64`` for the
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HELP = ("train a model and write a run folder; with no options, GWAE-FNP on procedural 3D Shapes at 28x28 "
-        "for 500 steps (about 5 CPU minutes)")
+        "for 500 steps (about 2.5 minutes on an idle 2-core CPU)")
 
 #: flag destination -> TrainConfig field, for flags that set a top-level field.
 _FIELDS = ("model", "data", "data_root", "steps", "epochs", "max_minutes", "batch_size", "seed", "device",
@@ -33,8 +33,8 @@ _DATA_OPTIONS = {"image_size": "image_size", "channels": "channels"}
 #: Data options of the quick start, used when neither a config file nor a data flag is given.
 QUICK_START_DATA_OPTIONS = {"image_size": 28}
 #: Steps of the quick start, used when neither a config file nor a schedule flag is given. GWAE-FNP at
-#: 28x28 took 1.6 CPU-seconds a step on one thread of the 2-core dev machine (measured under load; about
-#: 0.6 s a step on both cores when idle), so 500 steps are about five minutes.
+#: 28x28 took 1.6 CPU-seconds a step on one thread of the 2-core dev machine under load; on both cores
+#: of the idle machine the whole 500-step quick start, figures included, took 137 s (2026-12-03).
 QUICK_START_STEPS = 500
 #: Validations (and figures, with the step in their titles) of the quick start: every 100 steps.
 QUICK_START_EVAL_EVERY = 100
