@@ -25,10 +25,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _load(name: str, root: str, protocol: str):
+    """MNIST's test split or Omniglot's evaluation alphabets: the splits ``gwrep ood`` scores by default."""
     from gwrep import data as gd
+    from gwrep.commands.ood import DEFAULT_OUT_SPLIT
 
-    split = "evaluation" if name == "omniglot" else "test"
-    return gd.load(name, root=gd.dataset_root(root, name), split=split, protocol=protocol)
+    return gd.load(name, root=gd.dataset_root(root, name), split=DEFAULT_OUT_SPLIT.get(name, "test"), protocol=protocol)
 
 
 def _subset(n_total: int, n: int | None, seed: int) -> np.ndarray:
@@ -51,12 +52,14 @@ def brightness_auroc(root: str, protocol: str, n: int = 3000) -> dict:
 @torch.no_grad()
 def critic_aurocs(run_dir: str, root: str, batch: int = 500) -> dict:
     """AUROC of f(G(mu), mu) and of f(x, mu) for one GWAE run, on its own protocol (whole MNIST test, as many Omniglot)."""
+    from gwrep.commands.ood import choose_protocol
     from gwrep.eval.ood import ood_metrics
     from gwrep.train.run import load_run
 
     run = load_run(run_dir)
     model = run.model.eval()
-    protocol = run.config.data_options.get("protocol") or ("gwae" if model.config.image_shape[0] == 3 else "clean")
+    protocol = choose_protocol(tuple(model.config.image_shape), "mnist", "omniglot",
+                               run.config.data_options.get("protocol"))  # the run's own, checked as gwrep ood does
     scores: dict[str, dict[str, np.ndarray]] = {}
     for name in ("mnist", "omniglot"):
         ds = _load(name, root, protocol)

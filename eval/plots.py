@@ -48,12 +48,13 @@ def _group_styles(names: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]
     >>> colors["vae s0"] == colors["vae s1"] != colors["dagmm s0"], styles["vae s1"]
     (True, '--')
     """
+    from matplotlib import colormaps
+
     groups: dict[str, list[str]] = {}
     for name in names:
         head, sep, seed = name.rpartition(" s")
         groups.setdefault(head if sep and seed.isdigit() else name, []).append(name)
-    palette = [f"C{k}" for k in range(10)] if len(groups) <= 10 else \
-        [tuple(c) for c in __import__("matplotlib").colormaps["tab20"].colors]
+    palette = [f"C{k}" for k in range(10)] if len(groups) <= 10 else list(colormaps["tab20"].colors)
     colors, styles = {}, {}
     for k, members in enumerate(groups.values()):
         for j, name in enumerate(members):

@@ -61,25 +61,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"gwrep {command}", description=module.HELP)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
-    from gwrep.models.base import NonFiniteLossError
-    from gwrep.train.run import RunLockedError
-    from gwrep.train.trainer import RunWriteError
-
     try:
         return int(module.run(args) or 0)
-    except RunLockedError as err:
-        # Another process trains in a run folder this command wants (train, sweep, experiment).
-        print(f"gwrep {command}: error: {err}", file=sys.stderr)
-        return 2
-    except (NonFiniteLossError, RunWriteError) as err:
-        # A run stopped with its last good checkpoint intact: one line, not a traceback.
-        print(f"gwrep {command}: stopped: {err}", file=sys.stderr)
-        return 1
     except (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError, IsADirectoryError,
             PermissionError) as err:
         # Bad input: one clear line, no traceback.
         print(f"gwrep {command}: error: {err}", file=sys.stderr)
         return 2
+    except (RuntimeError, OSError) as err:
+        # Training failures (train, sweep, experiment) are one line too. Their classes are imported
+        # here, after the failure, so commands that never train do not pay torch's import at start-up.
+        from gwrep.models.base import NonFiniteLossError
+        from gwrep.train.run import RunLockedError
+        from gwrep.train.trainer import RunWriteError
+
+        if isinstance(err, RunLockedError):  # another process trains in a run folder this command wants
+            print(f"gwrep {command}: error: {err}", file=sys.stderr)
+            return 2
+        if isinstance(err, (NonFiniteLossError, RunWriteError)):  # stopped, last good checkpoint intact
+            print(f"gwrep {command}: stopped: {err}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         print(f"gwrep {command}: interrupted", file=sys.stderr)
         return 130

@@ -564,10 +564,11 @@ def run(args: argparse.Namespace) -> int:
         figures.append("comparison/comparison.png")
     tables = group_tables(rows, names)
     wall = (time.monotonic() - started) / 60
+    train_phase = round((train_done - started) / 60, 3)
     command = _command(args, scale, out)
     invocations = previous_invocations(out) + [{
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_minutes": round(wall, 3),
-        "train_phase_minutes": round((train_done - started) / 60, 3), "backend": args.backend,
+        "train_phase_minutes": train_phase, "backend": args.backend,
         "runs_trained": sum(not r.get("skipped") for r in records), "runs": len(records)}]
     (out / "results.md").write_text(results_markdown(experiment, scale, rows, tables, names, command, figures,
                                                      invocations))
@@ -576,7 +577,7 @@ def run(args: argparse.Namespace) -> int:
         "file": str(experiment.path), "scale": scale, "scale_note": experiment.scale(scale).get("note"),
         "seeds": sorted({r["seed"] for r in rows}), "command": command, "backend": args.backend,
         "driver_machine": machine_info(device), "metrics": names,
-        "wall_minutes": round(wall, 3), "train_phase_minutes": round((train_done - started) / 60, 3),
+        "wall_minutes": round(wall, 3), "train_phase_minutes": train_phase,
         "eval_seconds": eval_seconds, "invocations": invocations,
         "tables": tables, "runs": rows, "figures": figures})
     print((out / "results.md").read_text())

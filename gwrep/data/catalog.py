@@ -109,10 +109,8 @@ def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransf
     if unknown:
         allowed = ", ".join(list(COMMON_OPTIONS) + specific)
         raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; allowed: {allowed}")
-    merged = _typed_options(builder, merged)
+    merged = _typed_options(builder, merged)  # seed: an int (a bool or text that is no int is refused there)
     seed = merged.pop("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int, got {seed!r}")
     transform = ImageTransform(merged.pop("image_size", None), merged.pop("channels", None))
     return entry, transform, seed, merged
 
@@ -124,8 +122,8 @@ _COMMON_TYPES: dict[str, Any] = {"image_size": int | None, "channels": int | Non
 def _typed_options(builder: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
     """``options`` parsed by their declared types (bools from yes/no, ints from "28"), as model options are.
 
-    A value of the wrong type is one ``ValueError`` naming the option (issue 13: a YAML
-    ``invert: "no"`` must not be taken as true).
+    A value of the wrong type is one ``ValueError`` naming the option (issue 13: ``image_size: "28"``
+    from a YAML file is 28; ``"big"`` is refused, naming ``image_size``).
     """
     from gwrep.config import coerce_option
 
