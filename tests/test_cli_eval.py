@@ -156,6 +156,39 @@ def test_eval_takes_several_runs_and_folders(tmp_path, fake_data, capsys):
     assert main(["eval", str(tmp_path / "nothing-here")]) == 2
 
 
+def test_real_fid_features_are_extracted_once_per_process_and_give_the_same_fids(tmp_path, fake_data,
+                                                                                  toy_extractor, monkeypatch):
+    import gwrep.commands.eval as eval_command
+    import gwrep.eval.fid as fid
+
+    calls = []
+    original = fid.extract_features
+
+    def counting(images, extractor, limit=None):
+        calls.append(1)
+        return original(images, extractor, limit)
+
+    monkeypatch.setattr(fid, "extract_features", counting)
+    monkeypatch.setattr(eval_command, "_REAL_FEATURES", {})
+    sweep = tmp_path / "sweep"
+    runs = [make_run(sweep, "plain", image_shape=(1, 28, 28), seed=s) for s in (0, 1)]
+    argv = ["--metrics", "fid", "recon_fid", "--fid-num", "30", "--fid-extractor", str(toy_extractor)]
+    assert main(["eval", *map(str, runs), *argv]) == 0
+    # one real pass for both runs, then one pass per run and mode
+    assert len(calls) == 1 + 2 * 2
+    together = [json.loads((r / "eval.json").read_text())["summary"] for r in runs]
+    eval_command._REAL_FEATURES.clear()
+    calls.clear()
+    assert main(["eval", str(runs[1]), *argv]) == 0  # alone: its own real pass, the same FIDs
+    assert len(calls) == 1 + 2
+    alone = json.loads((runs[1] / "eval.json").read_text())["summary"]
+    assert (alone["fid"], alone["recon_fid"]) == (together[1]["fid"], together[1]["recon_fid"])
+    # another FID count is another real set
+    assert main(["eval", str(runs[1]), "--metrics", "fid", "--fid-num", "20",
+                 "--fid-extractor", str(toy_extractor)]) == 0
+    assert len(calls) == 3 + 2 and json.loads((runs[1] / "eval.json").read_text())["metrics"]["fid"]["num_real"] == 20
+
+
 def test_eval_of_a_perfect_reconstruction_writes_eval_json(tmp_path, fake_data, monkeypatch, capsys):
     # an exact reconstruction has an infinite PSNR, which JSON refuses: eval.json gets the 100 dB cap and a note
     import tiny_models
