@@ -198,6 +198,31 @@ def test_early_stopping_counts_evaluations(tmp_path):
     assert len(run.metrics("val")) == 4 and run.step == 20
 
 
+def test_selection_term_picks_the_best_model_and_names_itself(tmp_path, monkeypatch):
+    from tiny_models import TinyVAE
+
+    monkeypatch.setattr(TinyVAE, "selection_term", "kl")
+    run = fit(config(tmp_path, steps=30, patience=2, model_options={"lr": 3e-2}))
+    val = run.metrics("val")
+    best = min(val, key=lambda r: r["kl"])  # the best model follows the KL term, not the total loss
+    summary = json.loads((run.dir / "run.json").read_text())
+    assert summary["selection_term"] == "kl" and summary["best_step"] == best["step"]
+    assert summary["best_val_loss"] == pytest.approx(best["kl"])
+    assert [r["best"] for r in val] == [r["kl"] <= min(q["kl"] for q in val[: i + 1]) for i, r in enumerate(val)]
+    if summary["status"] == "early_stopped":
+        assert "no better validation kl" in summary["message"]
+    monkeypatch.setattr(TinyVAE, "selection_term", "sharpness")
+    with pytest.raises(KeyError, match="selection_term is 'sharpness'.*'kl'"):
+        fit(config(tmp_path, name="other", steps=10))
+
+
+def test_annealed_vae_selects_on_reconstruction():
+    from gwrep.baselines.annealed_vae import AnnealedVAE
+    from gwrep.baselines.vae import VAE
+
+    assert AnnealedVAE.selection_term == "reconstruction" and VAE.selection_term == "loss"
+
+
 def test_save_load_round_trip(tmp_path):
     run = fit(config(tmp_path, steps=10))
     loaded = gwrep.load(run.dir)

@@ -103,6 +103,10 @@ class Model(nn.Module):
     #: the main update uses the first batch, :meth:`after_update` gets the others
     #: (FactorVAE: 2, the second minibatch of Kim & Mnih 2018, Algorithm 1).
     batches_per_step: ClassVar[int] = 1
+    #: The validation term that picks the run's best model (RUN/model, best.pt) and early-stops it.
+    #: ``"loss"``, the training objective, unless that objective moves during training: AnnealedVAE's
+    #: gamma * |KL - C(step)| changes with its capacity schedule and is dominated by gamma-scaled noise.
+    selection_term: ClassVar[str] = "loss"
     #: The registry name this instance was built under (set by :func:`gwrep.registry`).
     registry_name: str = ""
 

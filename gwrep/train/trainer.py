@@ -475,7 +475,8 @@ class _Trainer:
         summary = {"status": status, "step": self.state["step"] if step is None else step,
                    "planned_steps": self.total_steps,
                    "epoch": self.state["epoch"], "best_val_loss": self.state["best_val"],
-                   "best_step": self.state["best_step"], "minutes": round(self.state["minutes"], 3),
+                   "best_step": self.state["best_step"], "selection_term": self.model.selection_term,
+                   "minutes": round(self.state["minutes"], 3),
                    "device": str(self.device), "message": message}
         with _writing():
             atomic_write_bytes(self.dir / SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode())
@@ -531,7 +532,11 @@ class _Trainer:
                 for key, value in self.model.validation_step(x).items():
                     sums[key] = sums.get(key, 0.0) + float(value)
         means = {k: v / len(self.val_batches) for k, v in sums.items()}
-        val_loss = means["loss"]
+        term = self.model.selection_term
+        if term not in means:
+            raise KeyError(f"{type(self.model).__name__}.selection_term is {term!r}, but its validation_step logs "
+                           f"only {sorted(means)}")
+        val_loss = means[term]
         state["last_eval_step"] = state["step"]
         improved = math.isfinite(val_loss) and (state["best_val"] is None or val_loss < state["best_val"])
         if improved:
@@ -542,7 +547,7 @@ class _Trainer:
                              "best": improved})
         if self.lines_on:
             best = "new best" if improved else f"best {state['best_val']:.4g} at step {state['best_step']}"
-            print(f"{self.dir.name}: step {state['step']} validation loss {val_loss:.4g} ({best})", flush=True)
+            print(f"{self.dir.name}: step {state['step']} validation {term} {val_loss:.4g} ({best})", flush=True)
         if improved:
             self._save_checkpoint("best")
             self._save_model(self.model)
@@ -810,7 +815,8 @@ class _Trainer:
     def _end_message(self, status: str) -> str:
         state = self.state
         if status == "early_stopped":
-            return (f"early stop at step {state['step']}: no better validation loss in {self.config.patience} "
+            return (f"early stop at step {state['step']}: no better validation {self.model.selection_term} in "
+                    f"{self.config.patience} "
                     f"evaluations (best {state['best_val']:.6g} at step {state['best_step']})")
         budget = self.config.time_budget_minutes
         if status == "time_budget":
