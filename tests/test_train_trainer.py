@@ -211,6 +211,14 @@ def test_selection_term_picks_the_best_model_and_names_itself(tmp_path, monkeypa
     assert [r["best"] for r in val] == [r["kl"] <= min(q["kl"] for q in val[: i + 1]) for i, r in enumerate(val)]
     if summary["status"] == "early_stopped":
         assert "no better validation kl" in summary["message"]
+    # Resumed under another term, the saved best (a KL value) is not compared with reconstruction errors.
+    monkeypatch.setattr(TinyVAE, "selection_term", "reconstruction")
+    resumed = fit(config(tmp_path, steps=40, patience=0, model_options={"lr": 3e-2}), resume=True)
+    later = [r for r in resumed.metrics("val") if r["step"] > run.step]
+    assert later[0]["best"]  # the first validation after the switch starts the new record
+    summary = json.loads((resumed.dir / "run.json").read_text())
+    assert summary["selection_term"] == "reconstruction"
+    assert summary["best_val_loss"] == pytest.approx(min(r["reconstruction"] for r in later))
     monkeypatch.setattr(TinyVAE, "selection_term", "sharpness")
     with pytest.raises(KeyError, match="selection_term is 'sharpness'.*'kl'"):
         fit(config(tmp_path, name="other", steps=10))

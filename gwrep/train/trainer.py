@@ -306,7 +306,7 @@ class _Trainer:
         self.val_batches = self._validation_batches()
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_val": None, "best_step": None,
                                       "bad_evals": 0, "last_eval_step": None, "log_sums": {}, "log_count": 0,
-                                      "minutes": 0.0}
+                                      "minutes": 0.0, "selection_term": self.model.selection_term}
         self.interrupt_requested = False
         #: The step under way (its update, bookkeeping, validation and checkpoint), else None.
         self.step_in_progress: int | None = None
@@ -442,6 +442,11 @@ class _Trainer:
                              f"{self.config.model} model: {err}") from None
         restore_rng_state(ckpt["rng"])
         self.state.update(ckpt["trainer"])
+        saved_term = ckpt["trainer"].get("selection_term", "loss")  # checkpoints before selection_term chose on loss
+        if saved_term != self.model.selection_term:  # a best value of another term cannot be compared: start over
+            print(f"{self.dir.name}: the best model was chosen on validation {saved_term}; from here on it is "
+                  f"chosen on {self.model.selection_term}", file=sys.stderr)
+            self.state.update(selection_term=self.model.selection_term, best_val=None, best_step=None, bad_evals=0)
         self.saved_step = done if self.resume_from == "last" else None
 
     def _adopt_best_checkpoint(self) -> None:
