@@ -67,8 +67,8 @@ def critic_aurocs(run_dir: str, root: str, batch: int = 500) -> dict:
         decoded, direct = [], []
         for start in range(0, len(rows), batch):
             x = torch.stack([ds[int(i)][0] for i in rows[start:start + batch]])
+            decoded.append(model.ood_score(x))  # the shipped score, f(G(mu), mu)
             mu, _ = model.encode(x)
-            decoded.append(model.critic(model.decode(mu), mu).squeeze(1))
             direct.append(model.critic(x, mu).squeeze(1))
         scores[name] = {"decoded": torch.cat(decoded).numpy(), "input": torch.cat(direct).numpy()}
     return {"run": str(run_dir), "model": run.config.model, "seed": run.config.seed, "protocol": protocol,

@@ -204,7 +204,7 @@ def test_reconstruction_trend_reads_the_training_log(tmp_path):
     assert reconstruction_trend(tmp_path) is None  # too few lines to say
 
 
-def test_wall_time_line_lists_every_invocation(tmp_path):
+def test_wall_time_line_lists_every_invocation(tmp_path, capsys):
     from gwrep.commands.experiment import _wall_line, previous_invocations
 
     assert previous_invocations(tmp_path) == []
@@ -216,3 +216,5 @@ def test_wall_time_line_lists_every_invocation(tmp_path):
                     "70.7 min (trained 12 of 12 runs), 0.2 min (tables only)")
     (tmp_path / "results.json").write_text("{torn")
     assert previous_invocations(tmp_path) == []
+    err = capsys.readouterr().err  # said, not silent: the file and why
+    assert "earlier invocations are lost" in err and "results.json is not valid JSON" in err

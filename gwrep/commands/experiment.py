@@ -370,12 +370,15 @@ def group_tables(rows: list[dict[str, Any]], names: list[str]) -> dict[str, dict
 
 def previous_invocations(out: Path) -> list[dict[str, Any]]:
     """The ``invocations`` of an earlier results.json in ``out`` (each call's wall time and runs trained), or []."""
+    from gwrep.config import read_json_file
+
     path = out / "results.json"
     if not path.is_file():
         return []
     try:
-        old = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        old = read_json_file(path)
+    except (OSError, ValueError) as err:  # the new results.json replaces it; the runs themselves are untouched
+        print(f"warning: the wall times of earlier invocations are lost: {err}", file=sys.stderr)
         return []
     if "invocations" in old:
         return list(old["invocations"])
