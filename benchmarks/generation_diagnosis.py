@@ -76,26 +76,28 @@ def diagnose(run_dir: Path, data_root: str | None, num: int, seed: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (gwrep train / gwrep experiment)")
     parser.add_argument("--data-root", default=None, help="the runs' data folder (default: as trained)")
     parser.add_argument("--num", type=int, default=1000, help="test images and prior samples per run")
     parser.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
+    parser.add_argument("--out", type=Path, default=OUT_FILE, help=f"JSON file to merge the rows into (default {OUT_FILE})")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     rows = [diagnose(run, args.data_root, args.num, args.seed) for run in args.runs]
-    old = json.loads(OUT_FILE.read_text()) if OUT_FILE.is_file() else {"rows": []}
+    old = json.loads(args.out.read_text()) if args.out.is_file() else {"rows": []}
     kept = [r for r in old.get("rows", []) if r["run"] not in {row["run"] for row in rows}]
-    RESULTS.mkdir(exist_ok=True)
-    OUT_FILE.write_text(json.dumps({"machine": platform.processor() or platform.machine(),
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(),
                                     "rows": kept + rows}, indent=1) + "\n")
     print(f"{'run':<40} {'step':>6} {'PSNR':>6} {'code mismatch':>13} {'off-data':>8} {'sat. samples':>12} {'sat. recon':>10} {'sat. real':>9}")
     for r in rows:
         print(f"{r['run'][-40:]:<40} {r['step'] or '-':>6} {r['psnr']:6.2f} {r['code_mismatch']:13.2f} {r['off_data_codes']:8.3f} "
               f"{r['saturated_samples']:12.3f} {r['saturated_reconstructions']:10.3f} {r['saturated_real']:9.3f}")
-    print(f"wrote {OUT_FILE}")
+    print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
