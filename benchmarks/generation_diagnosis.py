@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from gwrep import data as gdata
-from gwrep.eval.generation import generated_batches, psnr_per_image, real_batches
+from gwrep.eval.generation import psnr_per_image, real_batches
 from gwrep.train.run import load_run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,23 +54,29 @@ def code_mismatch(prior_codes: torch.Tensor, data_codes: torch.Tensor) -> tuple[
     return float(to_data.mean() / own.mean()), float((to_data > torch.quantile(own, 0.99)).float().mean())
 
 
+def _batched(fn, x: torch.Tensor, batch: int = 250) -> torch.Tensor:
+    """``fn`` over ``x`` in chunks of ``batch`` rows, concatenated."""
+    return torch.cat([fn(chunk) for chunk in torch.split(x, batch)])
+
+
 @torch.no_grad()
 def diagnose(run_dir: Path, data_root: str | None, num: int, seed: int) -> dict:
-    """The measurements above for one run folder."""
+    """The measurements above for one run folder: the test images encoded once, the prior drawn
+    once, and the images measured are the decodings of exactly the codes compared."""
     run = load_run(run_dir)
     model = run.model.eval()
     cfg = run.config
     test = gdata.load(cfg.data, root=data_root or cfg.data_root, split="test", **cfg.data_options)
     real = torch.cat(list(real_batches(test, 250, num)))
-    recon = torch.cat(list(generated_batches(model, test, mode="reconstructions", num=num, batch_size=250)))
-    samples = torch.cat(list(generated_batches(model, test, mode="samples", num=num, batch_size=250, seed=seed)))
-    generator = torch.Generator().manual_seed(seed)
-    prior_codes = model.prior_sample(len(real), generator=generator)
-    data_codes = model.represent(real)
+    data_codes = _batched(model.represent, real)
+    prior_codes = model.prior_sample(len(real), generator=torch.Generator(device=model.device).manual_seed(seed)).cpu()
+    recon = _batched(lambda z: model.decode(z.to(model.device)).cpu(), data_codes)
+    samples = _batched(lambda z: model.decode(z.to(model.device)).cpu(), prior_codes)
     return {
         "run": str(run_dir), "model": model.registry_name or type(model).__name__, "step": run.summary.get("step"),
+        "weights_step": run.summary.get("best_step"),  # RUN/model holds the best-validation weights
         "num": len(real), "psnr": float(psnr_per_image(real.numpy(), recon.numpy()).mean()),
-        **dict(zip(("code_mismatch", "off_data_codes"), code_mismatch(prior_codes, data_codes))),
+        **dict(zip(("code_mismatch", "off_data_codes"), code_mismatch(prior_codes, data_codes.cpu()))),
         "saturated_samples": saturated_share(samples), "saturated_reconstructions": saturated_share(recon),
         "saturated_real": saturated_share(real),
     }
@@ -84,16 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
     parser.add_argument("--out", type=Path, default=OUT_FILE, help=f"JSON file to merge the rows into (default {OUT_FILE})")
     args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
     rows = [diagnose(run, args.data_root, args.num, args.seed) for run in args.runs]
     old = json.loads(args.out.read_text()) if args.out.is_file() else {"rows": []}
     kept = [r for r in old.get("rows", []) if r["run"] not in {row["run"] for row in rows}]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": platform.processor() or platform.machine(),
                                     "rows": kept + rows}, indent=1) + "\n")
-    print(f"{'run':<40} {'step':>6} {'PSNR':>6} {'code mismatch':>13} {'off-data':>8} {'sat. samples':>12} {'sat. recon':>10} {'sat. real':>9}")
+    print(f"{'run':<40} {'step':>6} {'weights':>7} {'PSNR':>6} {'code mismatch':>13} {'off-data':>8} {'sat. samples':>12} {'sat. recon':>10} {'sat. real':>9}")
     for r in rows:
-        print(f"{r['run'][-40:]:<40} {r['step'] or '-':>6} {r['psnr']:6.2f} {r['code_mismatch']:13.2f} {r['off_data_codes']:8.3f} "
+        print(f"{r['run'][-40:]:<40} {r['step'] or '-':>6} {r['weights_step'] or '-':>7} {r['psnr']:6.2f} {r['code_mismatch']:13.2f} {r['off_data_codes']:8.3f} "
               f"{r['saturated_samples']:12.3f} {r['saturated_reconstructions']:10.3f} {r['saturated_real']:9.3f}")
     print(f"wrote {args.out}")
     return 0

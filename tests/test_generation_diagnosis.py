@@ -40,7 +40,7 @@ def test_main_writes_one_row_per_run_with_gwreps_psnr(tmp_path):
     (row,) = json.loads(out.read_text())["rows"]
     test = gdata.load("shapes2d", split="test", image_size=28)
     assert row["psnr"] == pytest.approx(reconstruction_psnr(run.model, test, limit=64)["psnr"], rel=1e-5)
-    assert row["num"] == 64 and row["step"] == 3
+    assert row["num"] == 64 and row["step"] == 3 and row["weights_step"] == run.summary["best_step"]
     assert 0.0 <= row["off_data_codes"] <= 1.0 and row["code_mismatch"] > 0
     for key in ("saturated_samples", "saturated_reconstructions", "saturated_real"):
         assert 0.0 <= row[key] <= 1.0
