@@ -1,4 +1,4 @@
-"""The ``gwrep`` command line: ``gwrep train | eval | ood | compare | sweep | experiment | bench | data``.
+"""The ``gwrep`` command line: ``gwrep train | eval | ood | compare | sweep | experiment | study | bench | data``.
 
 Each subcommand lives in ``gwrep/commands/<name>.py`` and defines ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their
@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "compare": "tabulate and plot metrics of several runs side by side",
     "sweep": "train a grid of configurations (seeds, hyperparameters)",
     "experiment": "run one of the paper's experiments end to end ('gwrep experiment list')",
+    "study": "run a study of unsupervised disentanglement end to end ('gwrep study list')",
     "bench": "time the engine and models (gw, data, train-step, metrics) and write JSON",
     "data": "list, show, and verify data sets",
 }
