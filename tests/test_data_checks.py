@@ -10,7 +10,7 @@ from torch.utils.data import TensorDataset
 
 import gwrep
 import gwrep.registry as registry
-from gwrep.data.checks import ConvertedImages, check_image_dataset
+from gwrep.data.checks import CheckedImages, check_image_dataset
 from tiny_models import ENTRY, NAME, blobs
 
 
@@ -26,12 +26,14 @@ def _config(tmp_path, **overrides):
 
 def test_float32_in_unit_range_passes_unchanged():
     ds = blobs(20)
-    assert check_image_dataset(ds) is ds
+    checked = check_image_dataset(ds)
+    assert isinstance(checked, CheckedImages) and len(checked) == 20
+    assert all(torch.equal(checked[i][0], ds[i][0]) and checked[i][1] == ds[i][1] for i in range(20))
 
 
 def test_float_images_in_0_255_are_refused_through_the_api(tmp_path):
     images = blobs(40).tensors[0] * 255.0  # what trained "without a word" before
-    with pytest.raises(ValueError, match=r"dataset images must lie in \[0, 1\].*\[0, 255\] \(divide by 255\)"):
+    with pytest.raises(ValueError, match=r"dataset\[0\] ranges over \[0, 255\]; images must lie in \[0, 1\] \(divide by 255\)"):
         gwrep.train(_config(tmp_path), dataset=TensorDataset(images, torch.zeros(40)), progress=False)
     assert not (tmp_path / "run").exists()  # refused before the run folder is written
 
@@ -43,7 +45,7 @@ def test_uint8_tensors_are_converted_and_logged(tmp_path, caplog):
     assert run.status == "completed"
     assert any("uint8 images converted to float32 and divided by 255" in r.getMessage() for r in caplog.records)
     converted = check_image_dataset(TensorDataset(images, torch.zeros(40)))
-    assert isinstance(converted, ConvertedImages)
+    assert isinstance(converted, CheckedImages)
     image, target = converted[3]
     assert image.dtype == torch.float32 and torch.equal(image, blobs(40).tensors[0][3]) and target == 0
 
@@ -64,7 +66,7 @@ def test_float64_tensors_are_converted_and_logged(tmp_path, caplog):
     (torch.rand(10, 28, 28, 1), r"shape \(28, 28, 1\) with 28 channels.*channels-last: permute"),
     (torch.rand(10, 2, 28, 28), r"with 2 channels"),
     (torch.randint(0, 2, (10, 1, 28, 28)), r"dtype torch.int64"),
-    (torch.rand(10, 1, 28, 28) - 0.5, r"range over \[-0.\d+, 0.\d+\]$"),
+    (torch.rand(10, 1, 28, 28) - 0.5, r"dataset\[0\] ranges over \[-0.\d+, 0.\d+\]; images must lie in \[0, 1\]$"),
     (torch.full((10, 1, 28, 28), float("nan")), "NaN or infinite"),
 ])
 def test_bad_images_are_one_clear_line(images, match):
@@ -77,7 +79,7 @@ def test_items_of_images_alone_and_numpy_arrays():
     arrays = [np.full((1, 28, 28), 200, dtype=np.uint8) for _ in range(5)]
     converted = check_image_dataset(arrays)
     assert converted[4].dtype == torch.float32 and float(converted[4].max()) == pytest.approx(200 / 255)
-    with pytest.raises(ValueError, match="items differ in shape"):
+    with pytest.raises(ValueError, match=r"dataset\[1\] has shape \(3, 28, 28\) but the set's images are \(1, 28, 28\)"):
         check_image_dataset([torch.zeros(1, 28, 28), torch.zeros(3, 28, 28)])
     with pytest.raises(ValueError, match="is empty"):
         check_image_dataset([], "val_dataset")
@@ -90,6 +92,6 @@ def test_clip_sets_take_four_dimensional_items():
         clip_length = 4
 
     clips = Clips(torch.rand(6, 4, 1, 28, 28), torch.zeros(6))
-    assert check_image_dataset(clips) is clips
+    assert torch.equal(check_image_dataset(clips)[5][0], clips[5][0])
     with pytest.raises(ValueError, match=r"\(T, C, H, W\) clips"):
         check_image_dataset(Clips(torch.rand(6, 1, 28, 28), torch.zeros(6)))

@@ -9,17 +9,30 @@ step, the non-finite guard, the step counter and saving/loading.
 Every parameter update goes through :meth:`Model.optimizer_step`, which refuses to step
 on a non-finite loss or gradient, so a NaN never reaches the weights (and so never a
 checkpoint) whichever player's update produced it.
+
+Inputs are checked once, here, for every model: the methods of :data:`CHECKED_INPUTS`
+(``encode``, ``represent``, ``ood_score``, ``decode``, ``sample``, ``prior_sample``,
+``training_step``...) take a numpy array or a tensor of any float dtype and device, and
+convert it to the model's float dtype and device; a wrong shape, an integer or bool dtype
+(uint8 images: divide by 255 first), values outside [0, 1] or not finite, or a count that
+is not a positive int, is one ``ValueError``/``TypeError`` naming the method and the
+expected shape, dtype or range. A subclass's overrides are wrapped by
+``Model.__init_subclass__``; calls a checked method makes on its own model are not checked again.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import io
+import operator
 import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -27,7 +40,7 @@ from gwrep.config import Config, check_choice, check_positive, load_torch_file, 
 from gwrep.integrity import atomic_write_bytes, naming_path, state_digest
 
 __all__ = ["ModelConfig", "Model", "NonFiniteLossError", "save_model", "load_model", "build_model", "parameters_of",
-           "state_mismatch"]
+           "state_mismatch", "CHECKED_INPUTS"]
 
 CONFIG_FILE = "model.json"
 WEIGHTS_FILE = "weights.pt"
@@ -117,6 +130,15 @@ class Model(nn.Module):
         self.config = config
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
+        self._checked_depth = 0  # > 0 inside a checked method: its inner calls take the model's own tensors
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the subclass's own versions of the :data:`CHECKED_INPUTS` methods with the input checks."""
+        super().__init_subclass__(**kwargs)
+        for name, kind in CHECKED_INPUTS.items():
+            method = cls.__dict__.get(name)
+            if inspect.isfunction(method):
+                setattr(cls, name, _checked(method, kind))
 
     # ------------------------------------------------------------------ hooks
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -162,6 +184,62 @@ class Model(nn.Module):
         return self.step.device
 
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input without the batch dimension: (C, H, W), or (T, C, H, W) for a clip model."""
+        shape = tuple(self.config.image_shape)
+        return (int(self.config.frames), *shape) if getattr(self, "takes_clips", False) else shape
+
+    @property
+    def code_dim(self) -> int:
+        """Width of the codes ``decode`` takes and ``represent`` returns."""
+        return int(self.config.latent_dim)
+
+    def check_input(self, method: str, kind: str, value: Any) -> Any:
+        """``value`` checked and converted for ``method`` (see :data:`CHECKED_INPUTS` for ``kind``)."""
+        where = f"{type(self).__name__}.{method}"
+        if kind == "count":
+            try:
+                n = operator.index(value) if not isinstance(value, bool) else None
+            except TypeError:
+                n = None
+            if n is None or n < 1:
+                raise ValueError(f"{where}: n must be a positive int (a number of draws), got {value!r}")
+            return n
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.ascontiguousarray(value))
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{where} takes a torch tensor or numpy array, got {type(value).__name__}")
+        images = kind == "images"
+        expected = self.input_shape if images else (self.code_dim,)
+        what = ("clips" if len(expected) == 4 else "images") if images else "codes"
+        layout = f"(N, {', '.join(map(str, expected))})"
+        if value.dtype == torch.uint8 and images:
+            raise TypeError(f"{where} takes float {what} {layout} in [0, 1]; got uint8: convert with x.float() / 255")
+        if not value.is_floating_point():
+            raise TypeError(f"{where} takes float {what} {layout}; got dtype {str(value.dtype).replace('torch.', '')}")
+        shape = tuple(value.shape)
+        if value.dim() != len(expected) + 1 or shape[1:] != expected:
+            hint = ""
+            if shape == expected:
+                hint = ": add the batch dimension (x[None])"
+            elif images and value.dim() == len(expected) + 1 and shape[-1] == expected[-3] and \
+                    tuple(shape[-3:-1]) == expected[-2:]:
+                hint = ": it looks channels-last, permute to (N, C, H, W)"
+            raise ValueError(f"{where} takes {what} {layout}; got a tensor of shape {shape}{hint}")
+        value = value.to(device=self.device, dtype=self._float_dtype())
+        if images:
+            from gwrep.data.checks import check_unit_range
+
+            check_unit_range(value, f"{where}: x")
+        elif value.numel() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{where}: the codes hold NaN or infinite values")
+        return value
+
+    def _float_dtype(self) -> torch.dtype:
+        """The dtype of the model's floating-point parameters (float32 unless converted)."""
+        return next((p.dtype for p in self.parameters() if p.is_floating_point()), torch.float32)
+
+    @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The model's optimizers, built on first use (after the model is on its device)."""
         if self._optimizers is None:
@@ -179,7 +257,7 @@ class Model(nn.Module):
         """The deterministic (mean) code used by the metrics, shape (N, latent_dim)."""
         was_training = self.training
         self.eval()
-        mean, _ = self.encode(x.to(self.device))
+        mean, _ = self.encode(x)
         self.train(was_training)
         return mean
 
@@ -282,6 +360,44 @@ class Model(nn.Module):
         return load_model(directory, map_location=map_location)
 
 
+#: The methods whose first argument every model checks and converts, and what it is: ``"images"`` (a
+#: batch (N, C, H, W), or (N, T, C, H, W) for a clip model, float, finite, in [0, 1]), ``"codes"``
+#: ((N, code_dim), float, finite) or ``"count"`` (a positive int). Numpy arrays, other float dtypes and
+#: other devices are converted to the model's; anything else is one ``ValueError``/``TypeError``.
+CHECKED_INPUTS: dict[str, str] = {
+    "encode": "images", "represent": "images", "reconstruct": "images", "ood_score": "images",
+    "training_step": "images", "validation_step": "images", "decode": "codes", "decode_logits": "codes",
+    "prior_sample": "count", "sample": "count"}
+
+
+def _checked(method: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    """``method`` with its first argument checked by :meth:`Model.check_input` (once per outermost call)."""
+    if getattr(method, "_gwrep_checked", False):
+        return method
+    argument = list(inspect.signature(method).parameters)[1]
+
+    @functools.wraps(method)
+    def wrapper(self: Model, *args: Any, **kwargs: Any) -> Any:
+        if self._checked_depth:  # called by a checked method of this model: its own tensors
+            return method(self, *args, **kwargs)
+        if args:
+            args = (self.check_input(method.__name__, kind, args[0]), *args[1:])
+        elif argument in kwargs:
+            kwargs[argument] = self.check_input(method.__name__, kind, kwargs[argument])
+        self._checked_depth += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._checked_depth -= 1
+
+    wrapper._gwrep_checked = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+for _name, _kind in CHECKED_INPUTS.items():
+    setattr(Model, _name, _checked(getattr(Model, _name), _kind))
+
+
 def _check_finite(loss: Tensor, terms: Mapping[str, Tensor], step: int, name: str = "main") -> None:
     """Raise :class:`NonFiniteLossError` if the loss of optimizer ``name`` is NaN/inf, naming the bad terms."""
     if torch.isfinite(loss).all():
@@ -299,18 +415,49 @@ def save_model(model: Model, directory: str | os.PathLike) -> Path:
     ``model.json`` records ``weights_sha256`` (:func:`gwrep.integrity.state_digest` of the
     state dict), which :func:`load_model` checks. Both files are written atomically; on a
     failure (a full disk) no temporary file is left and the ``OSError`` names the file.
+
+    Readers never pair old with new: ``model.json`` is written first and, when the folder
+    already holds a save of the same model and config (a run replacing its best model), it
+    also names the checksums of the :data:`KEPT_DIGESTS` weights saved before
+    (``previous_weights_sha256``); ``weights.pt`` follows. So whenever ``model.json`` is
+    read, the ``weights.pt`` read after it is the one it names or the one before, and
+    :func:`load_model` (which reads ``model.json`` again after the weights) knows a
+    mismatch for real corruption. A crash between the two writes leaves the previous
+    weights, which still verify.
     """
     directory = Path(directory)
     with naming_path(directory):
         directory.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
-    meta = {"model": model.registry_name or type(model).__name__, "class": type(model).__name__,
-            "config": model.config.to_dict(), "weights_sha256": state_digest(state)}
+    meta: dict[str, Any] = {"model": model.registry_name or type(model).__name__, "class": type(model).__name__,
+                            "config": model.config.to_dict(), "weights_sha256": state_digest(state)}
+    previous = _accepted_digests(directory / CONFIG_FILE, meta)
+    kept = [d for d in dict.fromkeys(previous) if d != meta["weights_sha256"]][:KEPT_DIGESTS]
+    if kept:
+        meta["previous_weights_sha256"] = kept
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(directory / WEIGHTS_FILE, buffer.getbuffer())
     atomic_write_bytes(directory / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    atomic_write_bytes(directory / WEIGHTS_FILE, buffer.getbuffer())
     return directory
+
+
+#: Checksums of earlier weights that ``model.json`` still accepts (see :func:`save_model`): one covers a
+#: reader between the two writes, the second a folder left by a crash between them and then saved again.
+KEPT_DIGESTS = 2
+
+
+def _accepted_digests(meta_path: Path, meta: Mapping[str, Any]) -> list[str]:
+    """The weight checksums ``meta_path`` accepts (newest first) when it describes the same model and config
+    as ``meta``; [] when there is no such file, it is unreadable, or it describes another model."""
+    try:
+        old = read_json_file(meta_path)
+    except (OSError, ValueError):
+        return []
+    if not isinstance(old, dict) or any(old.get(k) != meta[k] for k in ("model", "class", "config")):
+        return []
+    digests = [old.get("weights_sha256"), *(old.get("previous_weights_sha256") or [])]
+    return [d for d in digests if isinstance(d, str)]
 
 
 def state_mismatch(module: nn.Module, state: Mapping[str, Any], limit: int = 3) -> str | None:
@@ -343,37 +490,59 @@ def build_model(name: str, **options: Any) -> Model:
 
 
 def load_model(directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> Model:
-    """Rebuild a model saved by :func:`save_model` (``weights_only=True`` loading)."""
+    """Rebuild a model saved by :func:`save_model` (``weights_only=True`` loading).
+
+    Safe while another process saves the model again (a training run replacing its best
+    model): ``model.json`` is read before and after ``weights.pt`` and the read is repeated
+    while it changes (up to :data:`LOAD_ATTEMPTS` times), so the weights are checked against
+    the description they were saved with and "corrupt" means corrupt (:func:`save_model`).
+    """
     from gwrep.registry import MODELS
 
     directory = Path(directory)
     meta_path = directory / CONFIG_FILE
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"no {CONFIG_FILE} in {directory}: not a saved gwrep model")
-    meta = read_json_file(meta_path)
-    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{meta_path} is not a saved gwrep model description (no 'model' and 'config')")
+    weights = directory / WEIGHTS_FILE
+    for _ in range(LOAD_ATTEMPTS):
+        meta = _read_model_meta(meta_path)
+        if not weights.is_file():
+            raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}")
+        state = load_torch_file(weights, map_location=map_location)
+        if _read_model_meta(meta_path) == meta:  # no save finished in between: weights.pt is one meta accepts
+            break
+    else:
+        raise ValueError(f"{meta_path} changed during each of {LOAD_ATTEMPTS} reads of {weights}: a process is "
+                         "saving this model again and again; load it when that process has finished")
     name = meta.get("model")
     if name not in MODELS:
         raise ValueError(f"{meta_path} names model {name!r}, which is not registered; known: {sorted(MODELS)}")
     cls = MODELS[name].load()
     model = cls(cls.config_class.from_dict(meta["config"]))
     model.registry_name = name
-    weights = directory / WEIGHTS_FILE
-    if not weights.is_file():
-        raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}")
-    state = load_torch_file(weights, map_location=map_location)
     saved = meta.get("weights_sha256")
     if saved is None:
         warnings.warn(f"{meta_path} records no weights checksum (saved before gwrep checked them): {weights} "
                       "loaded unverified", UserWarning, stacklevel=2)
-    elif not isinstance(state, dict) or state_digest(state) != saved:
+    elif not isinstance(state, dict) or state_digest(state) not in (saved, *(meta.get("previous_weights_sha256") or [])):
         raise ValueError(f"{weights} is corrupt: its contents do not match the checksum in {meta_path}")
     mismatch = state_mismatch(model, state) if isinstance(state, dict) else "not a state dict"
     if mismatch:  # keys or shapes differ from the model that model.json describes
         raise ValueError(f"{weights} does not fit the {name} model of {meta_path}: {mismatch}")
     model.load_state_dict(state)
     return model
+
+
+#: Reads of a saved model that :func:`load_model` tries while its ``model.json`` keeps changing.
+LOAD_ATTEMPTS = 10
+
+
+def _read_model_meta(meta_path: Path) -> dict[str, Any]:
+    """The parsed ``model.json`` (``FileNotFoundError``/``ValueError`` naming it when absent or malformed)."""
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in {meta_path.parent}: not a saved gwrep model")
+    meta = read_json_file(meta_path)
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{meta_path} is not a saved gwrep model description (no 'model' and 'config')")
+    return meta
 
 
 def parameters_of(*modules: nn.Module) -> Iterator[nn.Parameter]:

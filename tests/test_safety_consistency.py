@@ -1,0 +1,206 @@
+"""Consistent reads, checked data and results that say what they scored (issue 25, cases 6-8 and 10-12).
+
+- a saved model read while its run saves a new best model is never reported corrupt (6);
+- everything that scores a run records the step of the weights it scored and warns while the run trains (7);
+- every item of a user's data set is checked as it is drawn, naming its index (8);
+- ``gwrep compare`` keeps runs with a NaN metric and writes inf without failing (10);
+- an unchanged experiment re-run skips its finished runs whatever form its YAML takes (11);
+- ``--resume`` with an option at its current value is accepted (12).
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import gwrep
+import gwrep.models.base as model_base
+import gwrep.registry as registry
+from gwrep.models.base import load_model, save_model
+from tiny_models import ENTRY, NAME, TinyConfig, TinyVAE, blobs
+
+
+@pytest.fixture(autouse=True)
+def tiny_model(monkeypatch):
+    monkeypatch.setitem(registry.MODELS, NAME, ENTRY)
+
+
+def _tiny() -> TinyVAE:
+    model = TinyVAE(TinyConfig())
+    model.registry_name = NAME
+    return model
+
+
+# ------------------------------------------------------------------ 6: a model read while it is saved again
+def _bump(model: TinyVAE) -> None:
+    """The next "best model": one more step, and every decoder bias set to that step."""
+    model.step += 1
+    with torch.no_grad():
+        model.decoder.bias.fill_(float(model.step))
+
+
+def test_loads_while_a_writer_replaces_the_model_are_never_corrupt(tmp_path):
+    """A writer thread saves a new model as fast as it can while 150 loads run: no load fails, and each gives
+    weights that one of the saves wrote (its step and its bias agree). Before the fix about a third failed."""
+    model, folder = _tiny(), tmp_path / "model"
+    save_model(model, folder)
+    stop, saves, failures, steps = threading.Event(), [0], [], []
+
+    def writer():
+        while not stop.is_set():
+            _bump(model)
+            save_model(model, folder)
+            saves[0] += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(150):
+            try:
+                loaded = load_model(folder)
+            except (ValueError, OSError) as err:
+                failures.append(str(err))
+                continue
+            step = int(loaded.step)
+            assert step == 0 or bool((loaded.decoder.bias == step).all())  # weights and step of one save
+            steps.append(step)
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    assert saves[0] > 10 and len(set(steps)) > 5  # the reads really overlapped many saves
+
+
+def test_a_crash_between_the_two_writes_leaves_a_loadable_model(tmp_path, monkeypatch):
+    """model.json is written first; if weights.pt never follows (the process dies), the folder holds the
+    previous weights, which model.json still accepts; a save after that keeps accepting them."""
+    model, folder = _tiny(), tmp_path / "model"
+    save_model(model, folder)
+    before = load_model(folder).decoder.bias.clone()
+    real = model_base.atomic_write_bytes
+
+    def die_on_weights(path, data):
+        if path.name == model_base.WEIGHTS_FILE:
+            raise KeyboardInterrupt  # killed between model.json and weights.pt
+        return real(path, data)
+
+    _bump(model)
+    monkeypatch.setattr(model_base, "atomic_write_bytes", die_on_weights)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, folder)
+    monkeypatch.setattr(model_base, "atomic_write_bytes", real)
+    assert torch.equal(load_model(folder).decoder.bias, before)  # the previous weights, verified
+    _bump(model)
+    monkeypatch.setattr(model_base, "atomic_write_bytes", die_on_weights)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, folder)  # a second interrupted save: the weights on disk are two saves back
+    monkeypatch.setattr(model_base, "atomic_write_bytes", real)
+    assert torch.equal(load_model(folder).decoder.bias, before)
+    save_model(model, folder)
+    assert bool((load_model(folder).decoder.bias == 2).all())
+
+
+def test_real_corruption_is_still_reported(tmp_path):
+    """Weights that are no save's (a bad copy; an older save than the folder accepts) are corrupt."""
+    model, folder = _tiny(), tmp_path / "model"
+    save_model(model, folder)
+    oldest = (folder / "weights.pt").read_bytes()
+    for _ in range(3):
+        _bump(model)
+        save_model(model, folder)
+    (folder / "weights.pt").write_bytes(oldest)  # three saves back: beyond the kept checksums
+    with pytest.raises(ValueError, match=r"weights.pt is corrupt: its contents do not match the checksum in"):
+        load_model(folder)
+    state = model.state_dict()
+    state["decoder.bias"] = state["decoder.bias"] + 0.5
+    torch.save(state, folder / "weights.pt")
+    with pytest.raises(ValueError, match=r"weights.pt is corrupt"):
+        load_model(folder)
+
+
+def test_a_folder_saved_with_another_model_accepts_only_its_own_weights(tmp_path):
+    """The earlier checksums are kept only while the model and its config stay the same."""
+    folder = tmp_path / "model"
+    first = _tiny()
+    save_model(first, folder)
+    old_weights = (folder / "weights.pt").read_bytes()
+    other = TinyVAE(TinyConfig(kl_weight=2.0))
+    other.registry_name = NAME
+    save_model(other, folder)
+    assert "previous_weights_sha256" not in (folder / "model.json").read_text()
+    (folder / "weights.pt").write_bytes(old_weights)
+    with pytest.raises(ValueError, match="weights.pt is corrupt"):
+        load_model(folder)
+
+
+# ------------------------------------------------------------------ 8: every item of a user's data set checked
+def _options(tmp_path, **overrides):
+    return {"model": NAME, "data": "mine", "steps": 6, "batch_size": 10, "eval_every": 0, "figures": False,
+            "out": str(tmp_path / "run"), **overrides}
+
+
+def _with_item(images: torch.Tensor, index: int, item: torch.Tensor) -> list:
+    """A list data set of (image, target) pairs whose item ``index`` is ``item``."""
+    items = [(image, 0) for image in images]
+    items[index] = (item, 0)
+    return items
+
+
+@pytest.mark.parametrize("index, make, match", [
+    (37, lambda x: x * 255, r"dataset\[37\] ranges over \[0, 255\]; images must lie in \[0, 1\] \(divide by 255\)"),
+    (50, lambda x: (x * 255).to(torch.uint8), r"dataset\[50\] is uint8 but the set's images are float32"),
+    (3, lambda x: x * float("nan"), r"dataset\[3\] holds NaN or infinite values"),
+    (61, lambda x: x - 0.25, r"dataset\[61\] ranges over \[-0.25, 0.75\]"),
+    (98, lambda x: x[:, :27], r"dataset\[98\] has shape \(1, 27, 28\) but the set's images are \(1, 28, 28\)"),
+    (22, lambda x: x.double(), r"dataset\[22\] is float64 but the set's images are float32"),
+])
+def test_a_bad_item_the_sample_misses_fails_the_run_naming_its_index(tmp_path, index, make, match):
+    """Items 0, 14, 28, 42, 57, 71, 85 and 99 of 100 are sampled up front; a bad item elsewhere used to
+    train silently. Now the batch that draws it fails, in one line naming the item."""
+    images = blobs(100).tensors[0]
+    data = _with_item(images, index, make(images[index]))
+    with pytest.raises(ValueError, match=match) as info:
+        gwrep.train(_options(tmp_path, steps=40), dataset=data, progress=False)
+    assert "\n" not in str(info.value)
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert summary["status"] == "failed" and summary["message"] == f"ValueError: {info.value}"
+
+
+def test_a_float_item_in_a_uint8_set_and_a_bad_validation_item(tmp_path):
+    images = (blobs(60).tensors[0] * 255).to(torch.uint8)
+    data = _with_item(images, 33, images[33].float())  # [0, 255] floats among uint8 images
+    with pytest.raises(ValueError, match=r"dataset\[33\] is float32 but the set's images are uint8"):
+        gwrep.train(_options(tmp_path, steps=30), dataset=data, progress=False)
+    val = blobs(30).tensors[0].clone()
+    val[17, 0, 0, 0] = 1.5
+    with pytest.raises(ValueError, match=r"val_dataset\[17\] ranges over \[0, 1.5\]"):
+        gwrep.train(_options(tmp_path, out=str(tmp_path / "two"), eval_every=3, val_batches=3),
+                    dataset=blobs(60), val_dataset=TensorDataset(val, torch.zeros(30)), progress=False)
+
+
+def test_checked_items_through_a_batched_data_set_and_numpy_items():
+    """A set with ``__getitems__`` (gwrep's own views) is read in batches and still checked per item."""
+    from gwrep.data.checks import check_image_dataset
+
+    class Batched(TensorDataset):
+        calls = 0
+
+        def __getitems__(self, indices):
+            Batched.calls += 1
+            return [self[i] for i in indices]
+
+    images = blobs(40).tensors[0].clone()
+    images[23] *= 3
+    checked = check_image_dataset(Batched(images, torch.zeros(40)))
+    good = checked.__getitems__([1, 2, 3])
+    assert Batched.calls == 1 and all(torch.equal(g[0], images[i]) for g, i in zip(good, (1, 2, 3)))
+    with pytest.raises(ValueError, match=r"dataset\[23\] ranges over \[0, 3\]"):
+        checked.__getitems__([20, 23])
+    arrays = [np.full((1, 28, 28), 0.5, dtype=np.float32) for _ in range(30)]
+    arrays[11] = np.full((1, 28, 28), 7.0, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"dataset\[11\] ranges over \[7, 7\]"):
+        check_image_dataset(arrays)[11]
