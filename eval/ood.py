@@ -32,10 +32,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from gwrep.models.base import Model
 
-__all__ = ["ood_metrics", "ood_roc_curve", "score_dataset", "check_scores"]
+__all__ = ["ood_metrics", "ood_roc_curve", "score_dataset", "check_scores", "METRIC_NAMES"]
 
 #: The true-positive rate at which ``fpr_at_95_tpr`` is read.
 TPR_LEVEL = 0.95
+#: The keys of :func:`ood_metrics` (``gwrep ood`` writes them to ood.json's summary as ``ood_<key>``).
+METRIC_NAMES = ("auroc", "aupr_in", "aupr_out", "fpr_at_95_tpr")
 
 
 def check_scores(name: str, scores: object) -> np.ndarray:

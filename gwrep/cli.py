@@ -46,6 +46,20 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _environment_error(command: str, err: BaseException) -> int:
+    """Every ``OSError`` (a read-only mount, a name too long) and out-of-memory failure as one line naming
+    the path or the size (exit 1); any other error is a bug and keeps its traceback."""
+    from gwrep.integrity import memory_error_text
+
+    text = memory_error_text(err)
+    if text is None and isinstance(err, OSError):
+        text = str(err)
+    if text is None:
+        raise err
+    print(f"gwrep {command}: error: {' '.join(text.split())}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gwrep`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -82,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(err, (NonFiniteLossError, RunWriteError)):  # stopped, last good checkpoint intact
             print(f"gwrep {command}: stopped: {err}", file=sys.stderr)
             return 1
-        raise
+        return _environment_error(command, err)
+    except MemoryError as err:
+        return _environment_error(command, err)
     except KeyboardInterrupt:
         print(f"gwrep {command}: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -29,38 +30,71 @@ __all__ = [
     "atomic_write_text",
     "read_json_file",
     "load_torch_file",
+    "shown",
+    "format_bytes",
+    "load_yaml",
+    "MAX_ALIAS_EXPANSION",
 ]
 
 C = TypeVar("C", bound="Config")
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
+_SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = _SHORT_REPR.maxdict = _SHORT_REPR.maxset = 8
+_SHORT_REPR.maxlevel = 3
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut short (8 entries per container, 3 levels, 80 characters per string), for error
+    messages: a value from a file (a YAML alias expanding to thousands of entries) never floods the line.
+
+    >>> shown(list(range(100)))
+    '[0, 1, 2, 3, 4, 5, 6, 7, ...]'
+    """
+    return _SHORT_REPR.repr(value)
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in binary units, e.g. ``"3.8 GiB"``.
+
+    >>> format_bytes(4_000_000_000), format_bytes(512)
+    ('3.7 GiB', '512 B')
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 def check_positive(name: str, value: float, *, integer: bool = False) -> None:
     """Raise ``ValueError`` unless ``value`` is a finite number > 0 (an int if asked)."""
     if integer and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {shown(value)}")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {shown(value)}")
 
 
 def check_nonnegative(name: str, value: float, *, integer: bool = False) -> None:
     """Raise ``ValueError`` unless ``value`` is a finite number >= 0 (an int if asked)."""
     if integer and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        raise ValueError(f"{name} must be a non-negative integer, got {shown(value)}")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number >= 0, got {shown(value)}")
 
 
 def check_probability(name: str, value: float) -> None:
     """Raise ``ValueError`` unless ``0 <= value <= 1``."""
     if not isinstance(value, (int, float)) or not (0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+        raise ValueError(f"{name} must lie in [0, 1], got {shown(value)}")
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     """Raise ``ValueError`` listing the allowed values unless ``value`` is one of them."""
     allowed = list(allowed)
     if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {allowed}")
+        raise ValueError(f"unknown {name} {shown(value)}; choose one of {allowed}")
 
 
 #: Spellings a boolean option accepts (case-insensitive), besides real bools and the ints 0 and 1.
@@ -87,7 +121,7 @@ def parse_bool(name: str, value: Any) -> bool:
             return True
         if word in FALSE_WORDS:
             return False
-    raise ValueError(f"option {name}: {value!r} is not a boolean; expected true/false/yes/no/1/0")
+    raise ValueError(f"option {name}: {shown(value)} is not a boolean; expected true/false/yes/no/1/0")
 
 
 def _parse_int(name: str, value: Any) -> int:
@@ -107,7 +141,7 @@ def _parse_int(name: str, value: Any) -> int:
                 number = math.nan
             if math.isfinite(number) and number.is_integer():
                 return int(number)
-    raise ValueError(f"option {name}: {value!r} is not an integer; expected an int such as 10")
+    raise ValueError(f"option {name}: {shown(value)} is not an integer; expected an int such as 10")
 
 
 def _parse_float(name: str, value: Any) -> float:
@@ -119,7 +153,7 @@ def _parse_float(name: str, value: Any) -> float:
             return float(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"option {name}: {value!r} is not a number; expected a float such as 1e-4")
+    raise ValueError(f"option {name}: {shown(value)} is not a number; expected a float such as 1e-4")
 
 
 def _type_name(annotation: Any) -> str:
@@ -153,16 +187,16 @@ def coerce_option(name: str, value: Any, annotation: Any) -> Any:
         if isinstance(value, os.PathLike):
             return os.fspath(value)
         if not isinstance(value, str):
-            raise ValueError(f"option {name}: {value!r} is not a string; expected a str")
+            raise ValueError(f"option {name}: {shown(value)} is not a string; expected a str")
         return value
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"option {name}: {value!r} is not a sequence; expected {_type_name(annotation)}")
+            raise ValueError(f"option {name}: {shown(value)} is not a sequence; expected {_type_name(annotation)}")
         args = typing.get_args(annotation)
         if len(args) == 2 and args[1] is Ellipsis:
             args = (args[0],) * len(value)
         if len(args) != len(value):
-            raise ValueError(f"option {name}: {value!r} has {len(value)} entries; expected {_type_name(annotation)}")
+            raise ValueError(f"option {name}: {shown(value)} has {len(value)} entries; expected {_type_name(annotation)}")
         return tuple(coerce_option(f"{name}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
     return value
 
@@ -191,6 +225,91 @@ def read_json_file(path: str | os.PathLike) -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
+
+
+#: Values that YAML aliases (``*name``) may add to a file beyond the values written in it. A few aliases
+#: nested a few levels deep (a "billion laughs" alias bomb, a few hundred bytes) expand to billions.
+MAX_ALIAS_EXPANSION = 10_000
+
+
+def _yaml_children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: Any, source: str) -> None:
+    """Refuse a composed YAML document whose aliases expand it by more than :data:`MAX_ALIAS_EXPANSION`
+    values, or that holds a recursive alias. Sizes are counted on the node graph, where an alias is one
+    shared node, so the check costs the file's size, not the expansion's."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _yaml_children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ValueError(f"{source}: line {node.start_mark.line + 1}: a YAML alias refers to a value that "
+                             "contains it; a recursive structure is not a configuration")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _yaml_children(node))
+    expanded, written = sizes[id(root)], len(sizes)
+    if expanded - written > MAX_ALIAS_EXPANSION:
+        raise ValueError(f"{source}: its YAML aliases expand {written} values to {expanded:,}, more than the "
+                         f"{MAX_ALIAS_EXPANSION:,} extra values gwrep reads (an alias bomb?); write the values out")
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse YAML text safely (``yaml.SafeLoader``) with two refusals PyYAML does not make.
+
+    - A key given twice in one mapping (PyYAML keeps the last silently): ``ValueError`` naming
+      both lines. A merge key (``<<: *base``) is not a duplicate: the mapping's own keys override it.
+    - Aliases that expand the document by more than :data:`MAX_ALIAS_EXPANSION` values, or a
+      recursive alias: refused after parsing and before any value is built, so an alias bomb
+      costs no memory, and the message names no value.
+
+    ``source`` (the file) starts every message; a syntax error is ``ValueError`` too.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_mapping_node(self, anchor: Any) -> Any:
+            node = super().compose_mapping_node(anchor)
+            seen: dict[tuple[str, str], Any] = {}
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                first = seen.setdefault((key.tag, key.value), key)
+                if first is not key:
+                    raise ValueError(f"{source}: line {key.start_mark.line + 1}: key {shown(key.value)} appears twice "
+                                     f"in one mapping (first on line {first.start_mark.line + 1}); YAML would keep "
+                                     "only the last: give it once")
+            return node
+
+        def get_single_node(self) -> Any:
+            node = super().get_single_node()
+            if node is not None:
+                _check_expansion(node, source)
+            return node
+
+    loader = Loader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise ValueError(f"{source} is not valid YAML: {' '.join(str(err).split())}") from None
+    finally:
+        loader.dispose()
 
 
 def load_torch_file(path: str | os.PathLike, map_location: Any = "cpu") -> Any:

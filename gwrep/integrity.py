@@ -9,19 +9,31 @@
   saving and after loading (on any device), and one changed weight, optimizer moment or
   random-state word changes it. Checkpoints (:mod:`gwrep.train.checkpoint`) and saved
   models (:func:`gwrep.models.base.save_model`) store it and check it on load.
+- :func:`refuse_links_out`: a run, sweep or experiment folder never writes through a
+  symbolic link that leads out of it (a copied folder whose ``.lock`` or ``checkpoints/``
+  points at another run's files); the temporary file of :func:`atomic_write_bytes` is
+  created fresh (``O_CREAT | O_EXCL``, which never follows a link), so a planted ``*.tmp`` link
+  is never written through.
+- :func:`memory_error_text`: an out-of-memory failure (``MemoryError``, torch's allocator
+  errors) as one line naming the size that did not fit; :func:`available_memory` is what
+  the trainer checks a model's size against before allocating it.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import re
 import struct
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
-__all__ = ["atomic_write_bytes", "state_digest", "naming_path"]
+from gwrep.config import format_bytes
+
+__all__ = ["atomic_write_bytes", "state_digest", "naming_path", "refuse_links_out", "LinkOutError",
+           "memory_error_text", "available_memory"]
 
 
 @contextlib.contextmanager
@@ -45,7 +57,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
     tmp = path.with_name(path.name + ".tmp")
     try:
         with naming_path(path):
-            with open(tmp, "wb") as f:
+            tmp.unlink(missing_ok=True)  # a stale temporary, or a link planted there: never written through
+            with open(tmp, "xb") as f:  # O_CREAT | O_EXCL: fails on any existing name, a symbolic link included
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
@@ -55,6 +68,82 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
             tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+class LinkOutError(ValueError):
+    """A folder gwrep writes in holds a symbolic link that leads out of it."""
+
+
+def refuse_links_out(folder: str | os.PathLike, what: str = "run folder") -> None:
+    """Raise :class:`LinkOutError` if anything inside ``folder`` is a symbolic link leading out of it.
+
+    ``folder`` itself may be a link (the user chose where it lives); every entry below it is
+    checked without following links, and a link is refused when its target (resolved, dangling
+    or not) lies outside ``folder``. gwrep writes a run's lock, checkpoints, model and figures
+    by name inside its folder, so such a link would make it write another run's files. A
+    missing folder passes (nothing inside to follow).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return
+    resolved_root = root.resolve()
+    for current, dirs, files in os.walk(root):  # followlinks=False: a linked folder is listed, not entered
+        for name in dirs + files:
+            entry = Path(current, name)
+            if not entry.is_symlink():
+                continue
+            target = entry.resolve()
+            if target != resolved_root and resolved_root not in target.parents:
+                raise LinkOutError(
+                    f"{entry} is a symbolic link to {target}, outside the {what} {root}; gwrep does not write through "
+                    f"links out of a {what}: replace it with a real file or folder (cp -rL copies what links point to)")
+
+
+#: What torch's allocators say when an allocation fails (CPU: "DefaultCPUAllocator: not enough memory: you
+#: tried to allocate N bytes"; CUDA: torch.OutOfMemoryError, "Tried to allocate 2.00 GiB").
+_ALLOCATION_FAILED = ("can't allocate memory", "not enough memory", "out of memory")
+_TRIED = re.compile(r"[Tt]ried to allocate ([0-9.]+ ?[KMGTP]?i?B|\d+ bytes)")
+
+
+def memory_error_text(err: BaseException) -> str | None:
+    """One line for an out-of-memory failure (naming the size asked for when the error does), else None.
+
+    >>> memory_error_text(RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not "
+    ...                                "enough memory: you tried to allocate 4000000000 bytes."))
+    'out of memory: an allocation of 4000000000 bytes (3.7 GiB) failed'
+    >>> memory_error_text(ValueError("x")) is None
+    True
+    """
+    text = str(err)
+    if not isinstance(err, MemoryError) and not (
+            isinstance(err, RuntimeError) and any(marker in text for marker in _ALLOCATION_FAILED)):
+        return None
+    found = _TRIED.search(text)
+    if found:
+        size = found.group(1)
+        if size.endswith(" bytes"):
+            size = f"{size} ({format_bytes(int(size.split()[0]))})"
+        return f"out of memory: an allocation of {size} failed"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"out of memory ({first})" if first else "out of memory"
+
+
+def available_memory(device: torch.device | str = "cpu") -> int | None:
+    """Bytes that can still be allocated on ``device``: Linux's ``MemAvailable`` for the CPU, the free memory
+    of a CUDA device; None when the system does not say."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 def _length(n: int) -> bytes:

@@ -545,6 +545,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {p.name:<28} steps {o.get('steps')}  batch {o.get('batch_size')}  "
                   f"budget {o.get('max_minutes') or '-'} min")
         return 0
+    from gwrep.integrity import refuse_links_out
+
+    refuse_links_out(out, "experiment folder")  # nothing it writes may lead out of it (a linked runs/<run>)
     check_existing_runs(points, out / "runs")
     records = run_sweep(points, out / "runs", backend=args.backend, progress=args.progress,
                         finished=(*FINISHED, "time_budget"), ray_address=args.ray_address)

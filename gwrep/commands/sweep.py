@@ -37,6 +37,8 @@ def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
             raise ValueError(f"--set expects KEY=V1,V2,..., got {item!r}")
         if "." not in key and key not in fields:
             key = f"model_options.{key}"
+        if key in grid:
+            raise ValueError(f"--set gives the grid axis {key!r} twice; give its values once, e.g. {key}=4,8")
         grid[key] = [parse_value(v.strip()) for v in values.split(",")]
     return grid
 

@@ -55,13 +55,19 @@ def parse_value(text: str) -> Any:
 
 
 def parse_assignments(items: list[str] | None, flag: str) -> dict[str, Any]:
-    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}``; ``ValueError`` names a malformed item."""
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}``; ``ValueError`` names a malformed item or a key given twice
+    (``--set steps=5 --set steps=6`` would otherwise keep the last one silently)."""
     out: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise ValueError(f"{flag} expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = parse_value(value)
+        if key in given:
+            raise ValueError(f"{flag} sets {key!r} twice ({given[key]!r}, then {item!r}); give each key once")
+        given[key] = item
+        out[key] = parse_value(value)
     return out
 
 

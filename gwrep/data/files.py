@@ -2,7 +2,9 @@
 
 Every reader here turns numpy/zip/OS failures into ``ValueError`` (or
 ``FileNotFoundError``) whose message starts with the file and says what is wrong;
-``.npz`` files are always opened with ``allow_pickle=False``. :data:`KNOWN_SHA256`
+``.npz`` files are always opened with ``allow_pickle=False``, and the size an array
+declares is checked against the bytes the file stores for it before anything is
+allocated (:func:`check_declared_size`). :data:`KNOWN_SHA256`
 holds the checksums of the official files (``../shared/data/README.md``) and
 :data:`KNOWN_MD5` LeCun's md5 sums of the decompressed MNIST files, for
 :func:`verify_checksums` (``gwrep data verify PATH``).
@@ -10,6 +12,7 @@ holds the checksums of the official files (``../shared/data/README.md``) and
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -17,8 +20,11 @@ from typing import Iterable
 
 import numpy as np
 
+from gwrep.config import format_bytes
+
 __all__ = ["require_file", "require_dir", "npz_headers", "read_npz", "check_array", "sha256", "md5",
-           "KNOWN_SHA256", "KNOWN_MD5", "NPZ_ERRORS", "verify_checksums"]
+           "KNOWN_SHA256", "KNOWN_MD5", "NPZ_ERRORS", "verify_checksums", "check_declared_size", "declared_bytes",
+           "MAX_COMPRESSION_RATIO"]
 
 #: sha256 of the official files, by file name.
 KNOWN_SHA256: dict[str, str] = {
@@ -70,21 +76,63 @@ def _open_npz(path: Path):
         raise ValueError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
 
 
+#: The most bytes one stored (compressed) byte can stand for: deflate's largest expansion, one 258-byte match
+#: per 2 bits, is about 1032:1 (zlib's documentation); HDF5's gzip filter is deflate. A file that declares more
+#: is truncated or forged, and reading it would allocate what it declares.
+MAX_COMPRESSION_RATIO = 1032
+#: Declared bytes always allowed (small files: headers, fill values of a tiny test grid).
+DECLARED_SLACK = 1 << 20
+
+
+def declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """Bytes of an array of ``shape`` and ``dtype`` (Python ints: no overflow for forged shapes)."""
+    return math.prod(int(n) for n in shape) * np.dtype(dtype).itemsize
+
+
+def check_declared_size(source: str, name: str, shape: tuple[int, ...], dtype: np.dtype, stored: int) -> None:
+    """ValueError when array ``name`` of ``source`` declares more bytes than its ``stored`` bytes can hold.
+
+    Checked before anything is read or allocated: a 1.7 kB file declaring 2e8 images (9 GiB of labels)
+    is refused naming both sizes, instead of exhausting the memory. Allowed: ``stored`` x
+    :data:`MAX_COMPRESSION_RATIO` + :data:`DECLARED_SLACK`.
+    """
+    declared = declared_bytes(shape, dtype)
+    if declared > MAX_COMPRESSION_RATIO * int(stored) + DECLARED_SLACK:
+        raise ValueError(f"{source}: array {name!r} declares shape {tuple(shape)} {np.dtype(dtype)} "
+                         f"({format_bytes(declared)}) but the file stores {format_bytes(stored)} for it: truncated "
+                         f"or forged (more than {MAX_COMPRESSION_RATIO}:1); not read")
+
+
 def npz_headers(path: str | Path, required: Iterable[str] = ()) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Shape and dtype of every array in an .npz, read from the headers only (no decompression of the data)."""
+    """Shape and dtype of every array in an .npz, read from the headers only (no decompression of the data).
+
+    An array whose declared bytes its zip member cannot hold (:func:`check_declared_size` against the
+    compressed size) is refused here, before any reader allocates it.
+    """
     p = require_file(path)
     try:
         with zipfile.ZipFile(p) as zf:
             out = {}
-            for name in zf.namelist():
+            for info in zf.infolist():
+                name = info.filename
                 if not name.endswith(".npy"):
                     continue
-                with zf.open(name) as fh:
+                with zf.open(info) as fh:
                     version = np.lib.format.read_magic(fh)
                     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                     shape, _, dtype = read(fh)
+                if np.dtype(dtype).hasobject:  # pickled objects: no fixed size; allow_pickle=False refuses them
+                    out[name[:-4]] = (tuple(shape), np.dtype(dtype))
+                    continue
+                check_declared_size(str(p), name[:-4], shape, dtype, info.compress_size)
+                if declared_bytes(shape, dtype) > info.file_size:
+                    raise ValueError(f"{p}: array {name[:-4]!r} declares shape {tuple(shape)} {np.dtype(dtype)} "
+                                     f"({format_bytes(declared_bytes(shape, dtype))}) but its member holds "
+                                     f"{format_bytes(info.file_size)}: truncated or forged; not read")
                 out[name[:-4]] = (tuple(shape), np.dtype(dtype))
     except NPZ_ERRORS as err:
+        if isinstance(err, ValueError) and str(err).startswith(str(p)):
+            raise
         raise ValueError(f"{p}: not a readable .npz file ({type(err).__name__}: {err})") from None
     missing = [k for k in required if k not in out]
     if missing:
@@ -96,6 +144,7 @@ def read_npz(path: str | Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
     """The arrays ``keys`` of an .npz (``allow_pickle=False``); ValueError naming the file if missing or corrupt."""
     p = require_file(path)
     keys = list(keys)
+    npz_headers(p)  # declared sizes checked against the file before numpy allocates them
     with _open_npz(p) as npz:
         missing = [k for k in keys if k not in npz.files]
         if missing:

@@ -2,7 +2,8 @@
 
 :func:`decode_image` opens one file with Pillow, optionally centre-crops a square and
 resizes it (bilinear, antialiased), and turns any decoding failure (not an image,
-truncated JPEG) into a ValueError naming the file. Folder data sets list their files once
+truncated JPEG, more than :data:`MAX_IMAGE_PIXELS` pixels, checked from the header before
+decoding) into a ValueError naming the file. Folder data sets list their files once
 and decode lazily, per item.
 
 CelebA (Liu et al. 2015): a folder of aligned JPEGs (the official ``img_align_celeba/``,
@@ -22,11 +23,25 @@ from gwrep.data.files import require_dir
 from gwrep.data.views import ImageDataset, split_rows
 
 __all__ = ["decode_image", "list_images", "ImageFolderDataset", "build_folder", "build_celeba", "IMAGE_SUFFIXES",
-           "CELEBA_CROP_FRACTION"]
+           "CELEBA_CROP_FRACTION", "MAX_IMAGE_PIXELS", "check_pixels"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 #: The GWAE authors' CelebA crop: 144 px of the official 178 px width.
 CELEBA_CROP_FRACTION = 144 / 178
+
+
+#: The most pixels gwrep decodes from one image file (width x height): 50 megapixels, far above any data set
+#: image (CelebA 178x218, a 4K frame 8.3 MP), far below what exhausts the memory (a 30000 x 30000 PNG of a few
+#: kB decodes to 2.7 GB of RGB).
+MAX_IMAGE_PIXELS = 50_000_000
+
+
+def check_pixels(path: str | Path, size: tuple[int, int]) -> None:
+    """ValueError naming ``path`` when an image of ``size`` (width, height) has more than :data:`MAX_IMAGE_PIXELS`."""
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"{path}: {width}x{height} is {width * height:,} pixels, more than the {MAX_IMAGE_PIXELS:,} "
+                         "gwrep decodes from one image (a decompression bomb, or an image to shrink first); not read")
 
 
 def decode_image(path: str | Path, mode: str = "RGB", crop: float | int | str | None = None,
@@ -36,16 +51,25 @@ def decode_image(path: str | Path, mode: str = "RGB", crop: float | int | str | 
     ``crop``: None (no crop), "square" (the largest), an int (side in pixels) or a float
     in (0, 1] (side as a fraction of the width) of a centred square. ``size``: resize the result to size x size.
     """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     p = Path(path)
     try:
-        with Image.open(p) as img:
-            img.load()
-            img = img.convert(mode)
+        with warnings.catch_warnings():  # our own bound below names the file; Pillow's warning does not
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:  # reads the header only: the size is known before any pixel is decoded
+                check_pixels(p, img.size)
+                img.load()
+                img = img.convert(mode)
     except FileNotFoundError:
         raise FileNotFoundError(f"image file not found: {p}") from None
+    except Image.DecompressionBombError as err:  # Pillow's own limit (twice its MAX_IMAGE_PIXELS), hit at open
+        raise ValueError(f"{p}: too many pixels to decode ({err})") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        if isinstance(err, ValueError) and str(err).startswith(str(p)):
+            raise
         raise ValueError(f"{p}: cannot decode image ({type(err).__name__}: {err})") from None
     if crop is not None:
         w, h = img.size

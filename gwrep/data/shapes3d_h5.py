@@ -4,7 +4,9 @@ The file has ``images`` (N, 64, 64, 3) uint8 and ``labels`` (N, 6) float: floor 
 hue, object hue, scale, shape, orientation, with the values of
 :data:`~gwrep.data.shapes3d.SHAPES3D_VALUES`; the official file is the full grid of
 480,000 in row-major order. Labels (23 MB) are read and mapped to classes at once
-(a value not on the grid -> ValueError naming the file, row and factor); images are read
+(a value not on the grid -> ValueError naming the file, row and factor), after the sizes
+both datasets declare are checked against the bytes the file stores for them (a tiny file
+declaring 2e8 images is refused, not allocated); images are read
 from disk per batch (sorted, de-duplicated h5py reads). The h5 file is opened per
 process, so DataLoader workers may fork safely. A smaller file with the same layout
 (e.g. a test grid) loads too; if it is not the full grid, factors are sampled among its rows.
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from gwrep.data.factordata import ArrayFactorData
-from gwrep.data.files import check_array, require_file
+from gwrep.data.files import check_array, check_declared_size, require_file
 from gwrep.data.shapes3d import Shapes3D, SHAPES3D_VALUES
 
 __all__ = ["H5Images", "load_shapes3d_h5", "build_factor_data", "values_to_classes"]
@@ -99,6 +101,8 @@ def load_shapes3d_h5(root: str | Path | None) -> ArrayFactorData:
                 raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
             ishape, idtype = f["images"].shape, f["images"].dtype
             check_array(str(path), "labels", f["labels"].shape, f["labels"].dtype, kinds="iuf")
+            for key in ("images", "labels"):  # before reading: a tiny file may declare 2e8 images
+                check_declared_size(str(path), key, f[key].shape, f[key].dtype, f[key].id.get_storage_size())
             labels = np.asarray(f["labels"][()], dtype=np.float64)
     except _H5_ERRORS as err:
         if isinstance(err, ValueError) and str(err).startswith(str(path)):

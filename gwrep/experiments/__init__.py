@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from gwrep.config import shown
+
 __all__ = ["Experiment", "EXPERIMENTS_DIR", "SCALES", "TASKS", "experiment_names", "load_experiment", "merge"]
 
 EXPERIMENTS_DIR = Path(__file__).parent
@@ -131,7 +133,7 @@ def _check(condition: bool, path: Path | str, message: str) -> None:
 
 def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
     """The experiment shipped under ``name`` (``gwrep experiment list``), or the YAML/JSON file at a path."""
-    from gwrep.train.config import read_config_file
+    from gwrep.train.config import check_name, read_config_file
 
     candidate = Path(name_or_path)
     if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.is_file():
@@ -146,7 +148,7 @@ def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
     _check(not unknown, path, f"unknown keys {unknown}; known: {sorted(_TOP_KEYS)}")
     for key in ("name", "task", "models", "scales"):
         _check(key in spec, path, f"missing key {key!r}")
-    _check(spec["task"] in TASKS, path, f"task must be one of {TASKS}, got {spec['task']!r}")
+    _check(spec["task"] in TASKS, path, f"task must be one of {TASKS}, got {shown(spec['task'])}")
     _check(isinstance(spec["models"], Mapping) and bool(spec["models"]), path, "models must be a non-empty mapping")
     for label, options in spec["models"].items():
         _check(options is None or isinstance(options, Mapping), path, f"model {label!r} options must be a mapping")
@@ -161,11 +163,18 @@ def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
         _check(not bad, path, f"scale {scale!r} has unknown keys {bad}; known: {sorted(_SCALE_KEYS)}")
         seeds = settings.get("seeds")
         _check(isinstance(seeds, list) and bool(seeds) and all(isinstance(s, int) and s >= 0 for s in seeds), path,
-               f"scale {scale!r} needs seeds: a non-empty list of non-negative integers, got {seeds!r}")
+               f"scale {scale!r} needs seeds: a non-empty list of non-negative integers, got {shown(seeds)}")
         for label in settings.get("models") or {}:
             _check(label in spec["models"], path, f"scale {scale!r} sets options of unknown model {label!r}")
         for variant in settings.get("variants") or []:
             _check(variant in variants, path, f"scale {scale!r} names unknown variant {variant!r}")
+    # Names from the file are checked as the command line's are: they name folders and files under --out.
+    why = "it names folders and files under the experiment's --out"
+    check_name(f"experiment file {path}: name", spec["name"], why)
+    for label in spec["models"]:
+        check_name(f"experiment file {path}: model label", label, why)
+    for label in variants:
+        check_name(f"experiment file {path}: variant label", label, why)
     experiment = Experiment(
         name=str(spec["name"]), title=str(spec.get("title") or spec["name"]), claim=str(spec.get("claim") or ""),
         task=spec["task"], base=dict(spec.get("base") or {}),
@@ -174,4 +183,39 @@ def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
         evaluation=dict(spec.get("evaluation") or {}), data_folder=spec.get("data_folder"), path=path)
     for scale in experiment.scales:  # every run of every scale is a valid TrainConfig, checked now
         experiment.points(scale)
+        _check_evaluation(experiment, scale)
     return experiment
+
+
+def evaluation_metric_names(task: str) -> tuple[str, ...]:
+    """The metric names an experiment's ``evaluation.metrics`` may hold for ``task``: ``gwrep eval``'s
+    metrics, or for OoD the ``ood_<name>`` summaries that ``gwrep ood`` writes."""
+    if task == "ood":
+        from gwrep.eval.ood import METRIC_NAMES
+
+        return tuple(f"ood_{name}" for name in METRIC_NAMES)
+    from gwrep.commands.eval import ALL_METRICS
+
+    return ALL_METRICS
+
+
+def _check_evaluation(experiment: Experiment, scale: str) -> None:
+    """An unknown metric or metric option in the evaluation settings of ``scale`` fails when the file loads
+    (with --dry-run too), not after every run has trained."""
+    settings = experiment.evaluation_settings(scale)
+    metrics = settings.get("metrics") or []
+    _check(isinstance(metrics, list) and all(isinstance(m, str) for m in metrics), experiment.path,
+           f"evaluation metrics must be a list of names, got {shown(metrics)}")
+    allowed = evaluation_metric_names(experiment.task)
+    unknown = [m for m in metrics if m not in allowed]
+    _check(not unknown, experiment.path, f"scale {scale!r}: unknown evaluation metric(s) {unknown} for task "
+                                         f"{experiment.task!r}; known: {list(allowed)}")
+    options = settings.get("options") or {}
+    _check(isinstance(options, Mapping), experiment.path, f"evaluation options must be a mapping, got {shown(options)}")
+    if options and experiment.task != "ood":
+        from gwrep.commands.eval import parse_options
+
+        try:
+            parse_options([f"{key}=0" for key in options])
+        except ValueError as err:
+            raise ValueError(f"experiment file {experiment.path}: scale {scale!r}: evaluation {err}") from None

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import torch
 
-from gwrep.config import Config, check_nonnegative, check_positive
+from gwrep.config import Config, check_nonnegative, check_positive, load_yaml, shown
 
 __all__ = ["TrainConfig", "DEFAULT_STEPS", "DEFAULT_MINUTES", "read_config_file", "resolve_device"]
 
@@ -30,11 +30,17 @@ DEFAULT_MINUTES = 5.0
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
-def check_name(field: str, value: object) -> None:
-    """Raise ``ValueError`` unless ``value`` is a plain name (letters, digits, ``. _ + -``; no path)."""
+def check_name(field: str, value: object,
+               why: str = "it names the run folder; the data's files go in data_root") -> None:
+    """Raise ``ValueError`` unless ``value`` is a plain name (letters, digits, ``. _ + -``; no path).
+
+    ``why`` says in the message what the name is used for. Names read from files (an
+    experiment's ``name``, its model and variant labels) are checked as the command line's are.
+    """
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
         raise ValueError(f"{field} must be a name of letters, digits, '.', '_', '+' or '-' starting with a letter or "
-                         f"digit (it names the run folder; the data's files go in data_root), got {value!r}")
+                         f"digit ({why}), got {shown}")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -117,7 +123,7 @@ class TrainConfig(Config):
         for name in ("model_options", "data_options"):
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                raise ValueError(f"{name} must be a dict with string keys, got {value!r}")
+                raise ValueError(f"{name} must be a dict with string keys, got {shown(value)}")
         check_name("data", self.data)
         check_name("model", self.model)
         if self.steps is not None and self.epochs is not None:
@@ -146,7 +152,7 @@ class TrainConfig(Config):
         if "image_shape" in self.model_options:
             shape = self.model_options["image_shape"]
             if not isinstance(shape, (list, tuple)) or len(shape) != 3:
-                raise ValueError(f"model_options.image_shape must be (C, H, W), got {shape!r}")
+                raise ValueError(f"model_options.image_shape must be (C, H, W), got {shown(shape)}")
         # Build the model's config now so a bad option (unknown prior, negative
         # coefficient, unsupported image size) fails before the run starts, and keep the
         # options as that config parsed them (``"no"`` -> ``False``), which config.json records.
@@ -187,11 +193,23 @@ class TrainConfig(Config):
         return None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]], path: Path) -> dict[str, Any]:
+    """A JSON object as a dict; ``ValueError`` when a key appears twice (``json`` keeps the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"{path}: key {shown(key)} appears twice in one JSON object; give it once")
+        out[key] = value
+    return out
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a run configuration from a ``.json``, ``.yaml`` or ``.yml`` file as a dict.
 
     YAML needs PyYAML (``pip install gwrep[yaml]``); a missing file raises
-    ``FileNotFoundError`` and a malformed one ``ValueError`` naming the file.
+    ``FileNotFoundError`` and a malformed one ``ValueError`` naming the file. A key given twice
+    in one mapping and YAML aliases that expand the file by more than
+    :data:`gwrep.config.MAX_ALIAS_EXPANSION` values are refused (:func:`gwrep.config.load_yaml`).
     """
     path = Path(path)
     if not path.is_file():
@@ -200,16 +218,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
-            import yaml
+            import yaml  # noqa: F401
         except ImportError:
             raise ValueError(f"reading {path} needs PyYAML: pip install 'gwrep[yaml]' (or use a .json file)") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path} is not valid YAML: {err}") from None
+        data = load_yaml(text, str(path))  # duplicate keys and alias bombs refused
     elif suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, path))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not valid JSON: {err}") from None
     else:

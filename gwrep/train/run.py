@@ -14,7 +14,9 @@ Layout (shared with ``gwrep eval``/``ood``/``compare``)::
 One writer per run folder: :class:`RunLock` takes an exclusive ``fcntl.flock`` on
 ``RUN/.lock`` for as long as a training process works in ``RUN``. The operating system
 drops the lock when that process ends however it ends (``kill -9`` included), so a
-crashed run never leaves the folder locked; the file itself stays.
+crashed run never leaves the folder locked; the file itself stays. The lock file is
+opened without following links (``O_NOFOLLOW``): a ``.lock`` that is a symbolic link (a
+copied or received folder) is refused, never written through.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gwrep.config import read_json_file
+from gwrep.integrity import LinkOutError
 from gwrep.train.config import TrainConfig
 
 __all__ = ["Run", "load_run", "load_run_model", "read_metrics", "RunLock", "RunLockedError", "CONFIG_FILE",
@@ -158,7 +161,10 @@ class RunLock:
         if self._fd is not None:
             return self
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if self.path.is_symlink():
+            raise LinkOutError(f"{self.path} is a symbolic link (to {os.readlink(self.path)}); gwrep writes its pid "
+                               "there and does not write through links: delete it (it holds no data)")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -198,5 +204,6 @@ class RunLock:
     @staticmethod
     def check(run_dir: str | os.PathLike) -> None:
         """Raise :class:`RunLockedError` if a process holds ``run_dir``'s lock now (writes nothing else)."""
-        if (Path(run_dir) / LOCK_FILE).is_file():
+        path = Path(run_dir) / LOCK_FILE
+        if path.is_file() or path.is_symlink():
             RunLock(run_dir).acquire().release()

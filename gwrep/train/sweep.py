@@ -6,7 +6,9 @@ extra installed, as Ray tasks: on a local Ray instance, or on the cluster that
 data at the same absolute paths, i.e. shared storage). ``SWEEP/sweep.json`` indexes them:
 name, folder, the options that vary, status, steps and best validation loss. Running the
 same sweep again skips finished runs and resumes unfinished ones, so an interrupted sweep
-just restarts. Each training invocation appends the machine it ran on to
+just restarts; a completed run is resumed when the sweep now plans more steps (or epochs)
+than it trained, and an early-stopped one is kept with a line saying so. No run folder, or
+file in one, may be a symbolic link leading out of the sweep folder. Each training invocation appends the machine it ran on to
 ``RUN/machine.json`` (host, CPU, threads, device, steps from/to, minutes).
 """
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any, Mapping, Sequence
 
 from gwrep.config import atomic_write_text, read_json_file
 from gwrep.train.config import TrainConfig
-from gwrep.train.run import CHECKPOINT_DIR, SUMMARY_FILE
+from gwrep.integrity import refuse_links_out
+from gwrep.train.run import CHECKPOINT_DIR, CONFIG_FILE, SUMMARY_FILE
 
 __all__ = ["SweepPoint", "expand_grid", "run_sweep", "set_dotted", "machine_info", "ray_task_resources",
            "SWEEP_FILE", "MACHINE_FILE", "FINISHED"]
@@ -164,6 +167,28 @@ def _previous(run_dir: Path) -> tuple[str | None, bool]:
     return status, (run_dir / CHECKPOINT_DIR / "last.pt").is_file()
 
 
+def _extend(point: SweepPoint, run_dir: Path, status: str) -> bool:
+    """Whether a finished run is to be trained further: it completed its steps and the sweep now plans more
+    (a larger ``steps`` than the steps it did, or more ``epochs`` than its config.json). An early-stopped
+    run (or one ``finished`` counts done on its time budget) is not extended, and a line says so."""
+    stored = TrainConfig.load(run_dir / CONFIG_FILE)
+    done = int(read_json_file(run_dir / SUMMARY_FILE).get("step", 0))
+    steps, epochs = point.options.get("steps"), point.options.get("epochs")
+    more = ((steps is not None and int(steps) > done) or
+            (epochs is not None and stored.epochs is not None and int(epochs) > stored.epochs))
+    if not more:
+        return False
+    plan = f"{steps} steps" if steps is not None else f"{epochs} epochs"
+    if status != "completed":
+        why = {"early_stopped": "its patience ran out, and more steps would stop it again at the next validation",
+               "time_budget": "it stopped on its time budget (max_minutes)"}.get(status, status)
+        print(f"{point.name}: kept as it is at step {done}, not extended to the {plan} now planned: {why}; "
+              "remove its folder to train it anew")
+        return False
+    print(f"{point.name}: completed {done} steps; resuming it to the {plan} now planned")
+    return True
+
+
 def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend: str = "sequential",
               progress: bool | None = None, dataset: Any = None, val_dataset: Any = None,
               finished: Sequence[str] = FINISHED, ray_address: str | None = None) -> list[dict[str, Any]]:
@@ -185,13 +210,15 @@ def run_sweep(points: Sequence[SweepPoint], out_dir: str | os.PathLike, backend:
     datasets = {k: v for k, v in (("dataset", dataset), ("val_dataset", val_dataset)) if v is not None}
     out_dir = Path(out_dir).resolve() if backend == "ray" else Path(out_dir)  # Ray workers have their own cwd
     out_dir.mkdir(parents=True, exist_ok=True)
+    refuse_links_out(out_dir, "sweep folder")  # no run folder (or file in one) may lead out of it
     records: list[dict[str, Any]] = []
     jobs = []
     for point in points:
         run_dir = out_dir / point.name
         status, resumable = _previous(run_dir)
         record = {"name": point.name, "dir": str(run_dir), "overrides": point.overrides}
-        if status in finished:  # "skipped": this call did not train it (an experiment counts the runs it trained)
+        if status in finished and not _extend(point, run_dir, status):
+            # "skipped": this call did not train it (an experiment counts the runs it trained)
             records.append({**record, **_summary_fields(read_json_file(run_dir / SUMMARY_FILE)), "skipped": True})
             continue
         options = {**point.options, "out": str(run_dir)}

@@ -43,6 +43,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -54,7 +55,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from gwrep.integrity import atomic_write_bytes, naming_path
+from gwrep.config import format_bytes
+from gwrep.integrity import atomic_write_bytes, available_memory, memory_error_text, naming_path, refuse_links_out
 from gwrep.models.base import Model, NonFiniteLossError, build_model, save_model, state_mismatch
 from gwrep.train.checkpoint import (CorruptCheckpointError, capture_rng_state, load_checkpoint, restore_rng_state,
                                     save_checkpoint)
@@ -64,7 +66,7 @@ from gwrep.train.run import (CHECKPOINT_DIR, CONFIG_FILE, FIGURES_DIR, METRICS_F
 from gwrep.train.sampler import EpochBatchSampler, epoch_seed
 
 __all__ = ["train", "as_config", "Callback", "RESUMABLE_FIELDS", "RESUME_FROM", "RunWriteError",
-           "fold_small_last_batch"]
+           "fold_small_last_batch", "check_model_fits", "ModelTooLargeError", "TRAINING_COPIES", "worker_error"]
 
 #: ``callback(step, logs)``, called after every step (after its logging, validation and checkpoint).
 Callback = Callable[[int, Mapping[str, float]], None]
@@ -249,6 +251,82 @@ def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "image_shape"}
 
 
+_RAISED_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")
+
+
+def worker_error(err: BaseException) -> BaseException | None:
+    """The error a data-loader worker raised, as its own one line; None when ``err`` is not from a worker.
+
+    torch re-raises a worker's exception in the main process as the same type holding
+    "Caught ValueError in DataLoader worker process 0." and the worker's whole traceback
+    (18 lines for a 0-byte image). The worker's own message is the traceback's last
+    ``Type: message`` line; it comes back as an exception of the same type (``RuntimeError``
+    when that type cannot be built from a message).
+    """
+    text = str(err)
+    if not text.startswith("Caught ") or "DataLoader worker" not in text.split("\n", 1)[0]:
+        return None
+    lines = text.splitlines()
+    for i in range(len(lines) - 1, 0, -1):
+        found = _RAISED_LINE.match(lines[i])
+        if found and found.group(1).rsplit(".", 1)[-1] == type(err).__name__:
+            message = " ".join([found.group(2), *(line.strip() for line in lines[i + 1:])]).strip()
+            break
+    else:
+        message = lines[0]
+    if isinstance(err, KeyError):
+        message = message.strip("'\"")
+    try:
+        return type(err)(message)
+    except Exception:
+        return RuntimeError(message)
+
+
+#: Copies of a model's weights that training holds besides the weights themselves: their gradients, up to two
+#: optimizer moments (Adam's), and the checkpoint serialised in memory before it is written.
+TRAINING_COPIES = 4
+
+
+def _meta_model(name: str, options: Mapping[str, Any]) -> Model:
+    """The model built on torch's meta device: its shapes and sizes, with no memory allocated."""
+    with torch.device("meta"):
+        return build_model(name, **options)
+
+
+def _model_bytes(model: Model) -> int:
+    return sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+
+
+def _model_size_text(name: str, options: Mapping[str, Any]) -> str:
+    """"12,345 parameters (48.2 KiB), latent_dim 8" for the messages of a model too large to train."""
+    shell = _meta_model(name, options)
+    count = sum(p.numel() for p in shell.parameters())
+    latent = f", latent_dim {options['latent_dim']}" if "latent_dim" in options else ""
+    return f"{count:,} parameters, {format_bytes(_model_bytes(shell))}{latent}"
+
+
+class ModelTooLargeError(ValueError):
+    """The model's training state cannot fit the memory free on the device (checked before allocating it)."""
+
+
+def check_model_fits(name: str, options: Mapping[str, Any], device: torch.device) -> None:
+    """Refuse, before allocating anything, a model whose training state exceeds the free memory.
+
+    The model is built on the meta device to size it; training holds the weights and
+    :data:`TRAINING_COPIES` more copies (gradients, optimizer moments, the serialised
+    checkpoint). Raises :class:`ModelTooLargeError` naming the parameter count, the bytes
+    needed and the bytes free (``--latent-dim 1000000`` is refused in a second instead of
+    failing with a raw ``MemoryError`` at the first checkpoint).
+    """
+    need = _model_bytes(_meta_model(name, options)) * (1 + TRAINING_COPIES)
+    free = available_memory(device)
+    if free is not None and need > free:
+        raise ModelTooLargeError(
+            f"model {name!r} ({_model_size_text(name, options)}) needs about {format_bytes(need)} to train (weights, "
+            f"gradients, optimizer moments, the checkpoint), more than the {format_bytes(free)} free on {device}; "
+            "make it smaller (latent_dim, image size)")
+
+
 #: Signals that ask a run to stop after its current step and save (Ctrl-C, a scheduler's kill).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -290,8 +368,16 @@ class _Trainer:
         self.config = config.replace(model_options={**config.model_options, "image_shape": list(image_shape)})
         clip_length = _clip_length(self.train_set)
         derived = _data_derived_options(type(model_config), config.model_options, len(self.train_set), clip_length)
-        self.model: Model = build_model(config.model, **{**config.model_options, **derived,
-                                                         "image_shape": model_config.image_shape})
+        options = {**config.model_options, **derived, "image_shape": model_config.image_shape}
+        check_model_fits(config.model, options, self.device)  # sized on the meta device: nothing allocated yet
+        try:
+            self.model: Model = build_model(config.model, **options)
+        except (MemoryError, RuntimeError) as err:
+            text = memory_error_text(err)
+            if text is None:
+                raise
+            raise MemoryError(f"{text} while building model {config.model!r} "
+                              f"({_model_size_text(config.model, options)})") from None
         _check_clips_match(self.model, config.model, clip_length)
         self.model.to(self.device)
         self.model.optimizers  # build them now, on the device
@@ -672,7 +758,23 @@ class _Trainer:
             message += f"; run.json could not record the failure either ({again.strerror or again})"
         return RunWriteError(message, err.errno, err.filename)
 
+    def _out_of_memory(self, err: BaseException, text: str) -> MemoryError:
+        """The one-line error of an allocation that failed in the run (the size asked for, the model's size),
+        recorded in run.json when it can be written."""
+        message = (f"{text} at step {self.state['step']} (model {self.config.model}: "
+                   f"{sum(p.numel() for p in self.model.parameters()):,} parameters, "
+                   f"{format_bytes(_model_bytes(self.model))}; batch_size {self.config.batch_size})")
+        if (self.dir / CHECKPOINT_DIR / "last.pt").is_file():
+            message += f"; the last good checkpoint is {self.dir / CHECKPOINT_DIR / 'last.pt'}"
+        try:
+            self._write_summary("failed", message)
+        except (OSError, MemoryError) as again:
+            message += f"; run.json could not record the failure either ({again})"
+        return MemoryError(message)
+
     def _fit(self) -> Run:
+        # Nothing in the run folder may lead out of it (a copied folder's checkpoints/ linked to another run's).
+        refuse_links_out(self.dir, "run folder")
         if not self.resume:
             self._check_fresh()  # again, under the lock: another process may have started here meanwhile
         else:
@@ -684,6 +786,11 @@ class _Trainer:
                 self.tensorboard = _tensorboard_writer(self.dir)
         except RunWriteError as err:
             raise self._write_failed(err) from None
+        except (MemoryError, RuntimeError) as err:  # the first checkpoint of a model too large for the memory
+            text = memory_error_text(err)
+            if text is None:
+                raise
+            raise self._out_of_memory(err, text) from None
         handler_installed = threading.current_thread() is threading.main_thread()
         # Ctrl-C and a scheduler's SIGTERM both finish the current step, save and exit cleanly.
         previous = ({sig: signal.signal(sig, self._request_interrupt) for sig in STOP_SIGNALS}
@@ -717,6 +824,13 @@ class _Trainer:
         except RunWriteError as err:
             raise self._write_failed(err) from None
         except Exception as err:
+            text = memory_error_text(err)
+            if text is not None:
+                raise self._out_of_memory(err, text) from None
+            worker = worker_error(err)
+            if worker is not None:  # a data-loader worker's error: its own one line, not torch's wrapped traceback
+                self._write_summary("failed", f"{type(worker).__name__}: {worker}")
+                raise worker from None
             self._write_summary("failed", f"{type(err).__name__}: {err}")
             raise
         finally:
