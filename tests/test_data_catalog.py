@@ -8,8 +8,10 @@ from gwrep.data.base import FactorData
 
 
 def test_names_and_pinned_contract():
-    assert gd.dataset_names() == ["shapes2d", "shapes3d", "dsprites", "shapes3d-h5", "sprite-clips", "lpc-sprites",
-                                  "mnist", "omniglot", "celeba", "folder"]
+    assert gd.dataset_names() == ["shapes2d", "shapes3d", "dsprites", "shapes3d-h5", "color-dsprites",
+                                  "noisy-dsprites", "scream-dsprites", "smallnorb", "cars3d", "mpi3d-toy",
+                                  "mpi3d-realistic", "mpi3d-real", "sprite-clips", "lpc-sprites", "mnist", "omniglot",
+                                  "celeba", "folder"]
     ds = gd.load("shapes3d", split="test")
     assert len(ds) == 48000 and ds.image_shape == (3, 64, 64)
     image, target = ds[5]
@@ -71,6 +73,9 @@ def test_dataset_root(tmp_path):
     assert dataset_root(tmp_path, "omniglot") == str(tmp_path)  # the set's own folder
     assert dataset_root(tmp_path, "shapes2d") is None  # procedural
     assert dataset_root(None, "mnist") is None
+    assert dataset_root(tmp_path, "color-dsprites") == str(tmp_path)  # files optional: the folder itself
+    (tmp_path / "dsprites").mkdir()
+    assert dataset_root(tmp_path, "color-dsprites") == str(tmp_path / "dsprites")  # another name of its folder
 
 
 def test_data_options_are_parsed_by_their_declared_types():

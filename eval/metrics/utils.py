@@ -297,6 +297,9 @@ class CodeCache:
         if not isinstance(data, IndexedFactorData):
             raise ValueError(f"CodeCache needs an IndexedFactorData (observations a function of the factors), "
                              f"got {type(data).__name__}")
+        if getattr(data, "random_observations", False):  # nuisances (gwrep.data.nuisance): one code would freeze them
+            raise ValueError(f"CodeCache: {getattr(data, 'source', type(data).__name__)} draws its observations at "
+                             "random given the factors (nuisances); encode every draw instead")
         if data.space.num_states > CACHE_MAX_STATES:
             raise ValueError(f"CodeCache: {data.space.num_states} factor tuples exceed CACHE_MAX_STATES "
                              f"= {CACHE_MAX_STATES}")

@@ -128,12 +128,13 @@ def _selected(requested: list[str] | None, has_factors: bool) -> tuple[list[str]
 def _representation(model: Any, data: Any, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(represent, data, cache) for the factor metrics: the model's mean code through one
     :class:`~gwrep.eval.metrics.utils.CodeCache` that every metric of the call shares (each factor
-    tuple rendered and encoded once), or plain when ``--no-code-cache`` or the data has no grid index."""
+    tuple rendered and encoded once), or plain when ``--no-code-cache``, the data has no grid index or its
+    observations are random given the factors (nuisances: Color-dSprites, SmallNORB's instance)."""
     from gwrep.data import IndexedFactorData
     from gwrep.eval.metrics.utils import CodeCache, model_representation
 
     represent = model_representation(model, batch_size=args.batch_size)
-    if args.no_code_cache or not isinstance(data, IndexedFactorData):
+    if args.no_code_cache or not isinstance(data, IndexedFactorData) or getattr(data, "random_observations", False):
         return represent, data, None
     cache = CodeCache(represent, data)
     return cache.represent, cache.data, cache

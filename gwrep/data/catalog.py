@@ -16,9 +16,17 @@ Explicit options override the protocol, which overrides the set's defaults. Set-
 options (``polarity``, ``variant``, ``crop``, ``labels``) go to the builder; an unknown
 option raises ValueError listing the allowed ones.
 
-Factor sets (``shapes2d``, ``shapes3d``, ``dsprites``, ``shapes3d-h5``) split their rows
-into a seeded 80/10/10 train/val/test partition, or ``split="all"`` for every row; the
-view's ``factor_data`` is the whole set at the view's image shape, for the metrics.
+Factor sets (``shapes2d``, ``shapes3d``, ``dsprites``, ``shapes3d-h5``, the dSprites
+variants, ``smallnorb``, ``cars3d``, ``mpi3d-*``) split their rows into a seeded 80/10/10
+train/val/test partition, or ``split="all"`` for every row; the view's ``factor_data`` is
+the whole set at the view's image shape, for the metrics.
+
+Roots: a set needs files (``root``), takes none (procedural), or takes them optionally:
+``color-dsprites``, ``noisy-dsprites`` and ``scream-dsprites`` paint over the procedural
+``shapes2d`` without a root and over the dSprites file at ``root`` with one (the names of
+Locatello et al.'s study, whichever dSprites is used). :func:`dataset_root` finds a set's
+folder in a data folder by its name or the folder names of ``DataEntry.folders``
+(disentanglement_lib's layout: ``dsprites/``, ``small_norb/``, ``cars/``, ``mpi3d_toy/``).
 """
 from __future__ import annotations
 
@@ -37,13 +45,25 @@ __all__ = ["DataEntry", "DATASETS", "PROTOCOLS", "COMMON_OPTIONS", "load", "load
 
 @dataclass(frozen=True)
 class DataEntry:
-    """One data set: its builder ``module:function``, whether it has factors, needs a root, and defaults."""
+    """One data set: its builder ``module:function``, whether it has factors, needs a root, and defaults.
+
+    ``root_optional``: procedural without a root, the files at the root with one (the builder
+    takes ``root`` first, None or a path). ``folders``: other names of the set's folder in a
+    data folder, after its own name (:func:`dataset_root`).
+    """
 
     target: str
     summary: str
     factors: bool = False
     needs_root: bool = True
     defaults: dict[str, Any] = field(default_factory=dict)
+    root_optional: bool = False
+    folders: tuple[str, ...] = ()
+
+    @property
+    def root_use(self) -> str:
+        """Whether the set takes files: one of "needed", "optional", "none" (``gwrep data list``)."""
+        return "needed" if self.needs_root else "optional" if self.root_optional else "none"
 
     def builder(self) -> Callable:
         module, _, attr = self.target.partition(":")
@@ -60,6 +80,30 @@ DATASETS: dict[str, DataEntry] = {
                           factors=True),
     "shapes3d-h5": DataEntry("gwrep.data.shapes3d_h5:build_factor_data", "DeepMind's 3dshapes.h5, read lazily",
                              factors=True),
+    "color-dsprites": DataEntry("gwrep.data.dsprites_variants:build_color_dsprites",
+                                "Color-dSprites: the shape in a random colour per image (shapes2d; the dSprites "
+                                "file with a root)", factors=True, needs_root=False, root_optional=True,
+                                folders=("dsprites",)),
+    "noisy-dsprites": DataEntry("gwrep.data.dsprites_variants:build_noisy_dsprites",
+                                "Noisy-dSprites: a white shape on uniform noise (shapes2d; the dSprites file with a "
+                                "root)", factors=True, needs_root=False, root_optional=True, folders=("dsprites",)),
+    "scream-dsprites": DataEntry("gwrep.data.dsprites_variants:build_scream_dsprites",
+                                 "Scream-dSprites: the shape inverted on a painting's patch (background=PATH, default "
+                                 "a procedural texture)", factors=True, needs_root=False, root_optional=True,
+                                 folders=("dsprites",)),
+    "smallnorb": DataEntry("gwrep.data.smallnorb:build_factor_data",
+                           "SmallNORB's six binary .mat files: 4 factors (instance a nuisance), 64x64 gray",
+                           factors=True, folders=("small_norb",)),
+    "cars3d": DataEntry("gwrep.data.cars3d:build_factor_data",
+                        "Cars3D's car_*_mesh.mat files: elevation, azimuth, object; 64x64 RGB", factors=True,
+                        folders=("cars",)),
+    "mpi3d-toy": DataEntry("gwrep.data.mpi3d:build_toy", "MPI3D toy (mpi3d_toy.npz): 7 factors, 64x64 RGB",
+                           factors=True, folders=("mpi3d_toy", "mpi3d")),
+    "mpi3d-realistic": DataEntry("gwrep.data.mpi3d:build_realistic",
+                                 "MPI3D realistic (mpi3d_realistic.npz): 7 factors, 64x64 RGB", factors=True,
+                                 folders=("mpi3d_realistic", "mpi3d")),
+    "mpi3d-real": DataEntry("gwrep.data.mpi3d:build_real", "MPI3D real (mpi3d_real.npz): 7 factors, 64x64 RGB",
+                            factors=True, folders=("mpi3d_real", "mpi3d")),
     "sprite-clips": DataEntry("gwrep.data.sprites:SpriteClips",
                               "procedural sprite videos: 8 frames 64x64 RGB, 3 static + 2 dynamic factors",
                               factors=True, needs_root=False),
@@ -136,26 +180,33 @@ def dataset_root(folder: str | Path | None, name: str) -> str | None:
     """The files folder of data set ``name`` given a data folder (``--data-root``).
 
     ``folder/name`` when that is a folder (a data folder with one subfolder per set, like
-    the shared data folder), else ``folder`` itself (the set's own files); None for
-    procedural sets, which take no root. The loader names the path when files are missing.
+    the shared data folder), else the first ``folder/F`` that is a folder for F in the set's
+    ``DataEntry.folders`` (``color-dsprites`` -> ``dsprites/``), else ``folder`` itself (the
+    set's own files); None for procedural sets, which take no root. The loader names the path
+    when files are missing.
     """
-    if folder is None or (name in DATASETS and not DATASETS[name].needs_root):
+    entry = DATASETS.get(name)
+    if folder is None or (entry is not None and entry.root_use == "none"):
         return None
-    sub = Path(folder) / name
-    return str(sub) if sub.is_dir() else str(folder)
+    for candidate in (name, *(entry.folders if entry is not None else ())):
+        if (Path(folder) / candidate).is_dir():
+            return str(Path(folder) / candidate)
+    return str(folder)
 
 
 def _root(entry: DataEntry, name: str, root: str | Path | None) -> str | Path | None:
     if root is None and entry.needs_root:
         raise ValueError(f"data set {name!r} needs root=PATH (see 'gwrep data list')")
-    if root is not None and not entry.needs_root:
+    if root is not None and entry.root_use == "none":
         raise ValueError(f"data set {name!r} is procedural and takes no root (got {root!r})")
     return root
 
 
 def _factor_data(entry: DataEntry, name: str, root, specific: dict[str, Any]):
     builder = entry.builder()
-    return builder(**specific) if not entry.needs_root else builder(_root(entry, name, root), **specific)
+    if entry.root_use == "none":
+        return builder(**specific)
+    return builder(_root(entry, name, root), **specific)
 
 
 def load(name: str, root: str | Path | None = None, split: str = "train", **options: Any):
