@@ -223,11 +223,13 @@ HEADLINE = {
 }
 
 
-def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse.Namespace) -> int:
+def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse.Namespace,
+                          weights: dict[str, Any] | None = None) -> int:
     """``gwrep eval`` on a clip model's run: judge accuracies into ``RUN/eval.json``, figures into ``RUN/figures``.
 
     The judge is trained on the run's training split (``args.seed``), scored on the test
-    split; ``--fast`` uses :data:`JUDGE_FAST`.
+    split; ``--fast`` uses :data:`JUDGE_FAST`. ``weights`` (what was scored: the step of the
+    weights, :func:`gwrep.commands._runs.scored_weights`) is recorded in eval.json.
     """
     from gwrep import data as gdata
     from gwrep.commands._runs import run_path, write_json
@@ -269,6 +271,7 @@ def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse
     metrics = {**previous.get("metrics", {}), "sequence_judge": result}
     document = {
         "run": run_path(run), "model": cfg.model, "data": cfg.data, "data_options": cfg.data_options, "seed": cfg.seed,
+        "weights": weights, "metric_steps": {"sequence_judge": None if weights is None else weights["step"]},
         "metrics": metrics,
         "summary": {k: float(result[key]) for k, key in HEADLINE.items()},
         "skipped": {"factor metrics, psnr, fid": "a clip model: the judge-classifier evaluation of Li & Mandt 2018"},

@@ -123,7 +123,8 @@ def test_mean_std_text():
     assert mean_std([1.0, 3.0]) == "2.000 ± 1.414 (n=2)"
     assert mean_std([0.5]) == "0.500"
     assert mean_std([0.5, None]) == "0.500 (n=1)"
-    assert mean_std([None, float("nan")]) == "-"
+    assert mean_std([None, float("nan")]) == "NaN"  # shown, not dropped as missing (issue 25)
+    assert mean_std([None, None]) == "-"
 
 
 def test_compare_json_records_absolute_run_folders(tmp_path, monkeypatch):

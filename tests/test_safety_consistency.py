@@ -204,3 +204,154 @@ def test_checked_items_through_a_batched_data_set_and_numpy_items():
     arrays[11] = np.full((1, 28, 28), 7.0, dtype=np.float32)
     with pytest.raises(ValueError, match=r"dataset\[11\] ranges over \[7, 7\]"):
         check_image_dataset(arrays)[11]
+
+
+# ------------------------------------------------------------------ 7: scores record the weights they scored
+@pytest.fixture
+def plain_data(monkeypatch):
+    """``gwrep.data.load`` replaced by 40 random 28x28 gray images for any set (eval's and ood's loads)."""
+    import gwrep.data
+    from gwrep.data.views import ArrayImageDataset
+
+    def load(name, root=None, split="train", **options):
+        seed = {"mnist": 1, "omniglot": 2}.get(name, 3)
+        images = np.random.default_rng(seed).integers(0, 256, (40, 1, 28, 28), dtype=np.uint8)
+        return ArrayImageDataset(images, np.zeros(40))
+
+    monkeypatch.setattr(gwrep.data, "load", load, raising=False)
+
+
+def _run_at(tmp_path, name: str, weights_step: int, status: str = "completed", run_step: int = 900):
+    """A run folder whose model holds the weights of ``weights_step`` and whose run.json says ``status``."""
+    from run_folders import make_run
+
+    run_dir = make_run(tmp_path, "mnist", image_shape=(1, 28, 28), name=name)
+    model = load_model(run_dir / "model")
+    model.step.fill_(weights_step)
+    save_model(model, run_dir / "model")
+    (run_dir / "run.json").write_text(json.dumps({"status": status, "step": run_step, "best_step": weights_step}))
+    return run_dir
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("warning:")]
+
+
+def test_eval_and_ood_record_the_step_of_the_weights_they_scored(tmp_path, plain_data, capsys):
+    from gwrep.cli import main
+
+    run_dir = _run_at(tmp_path, "done", weights_step=600)
+    assert main(["eval", str(run_dir), "--metrics", "psnr"]) == 0
+    assert main(["ood", str(run_dir)]) == 0
+    assert _warnings(capsys.readouterr().err) == []  # a finished run: nothing to warn about
+    for name in ("eval.json", "ood.json"):
+        doc = json.loads((run_dir / name).read_text())
+        assert doc["weights"] == {"step": 600, "run_step": 900, "run_status": "completed", "training": False}
+    assert json.loads((run_dir / "eval.json").read_text())["metric_steps"] == {"psnr": 600}
+
+
+def test_scoring_a_run_that_is_still_training_warns_and_says_so(tmp_path, plain_data, capsys):
+    """Its lock held by a live process (here this one, through another descriptor): eval, ood and compare warn
+    naming the run and the step scored, and the JSON says training."""
+    from gwrep.cli import main
+    from gwrep.train.run import RunLock
+
+    run_dir = _run_at(tmp_path, "busy", weights_step=250, status="running", run_step=0)
+    with RunLock(run_dir):
+        assert main(["eval", str(run_dir), "--metrics", "psnr"]) == 0
+        assert main(["ood", str(run_dir)]) == 0
+        assert main(["compare", str(run_dir), "--out", str(tmp_path / "cmp")]) == 0
+    lines = _warnings(capsys.readouterr().err)
+    assert len(lines) == 3 and all(str(run_dir) in line and "still training" in line for line in lines)
+    assert "the weights of step 250" in lines[0] and "eval.json records that step" in lines[0]
+    assert "ood.json records that step" in lines[1] and "step(s) [250]" in lines[2]
+    for name in ("eval.json", "ood.json"):
+        assert json.loads((run_dir / name).read_text())["weights"]["training"] is True
+    assert "still training" in (tmp_path / "cmp" / "comparison.md").read_text()
+    # the lock released, run.json still says running: a run killed before it could say how it ended
+    assert main(["eval", str(run_dir), "--metrics", "psnr"]) == 0
+    (line,) = _warnings(capsys.readouterr().err)
+    assert "run.json says the run is running, but no process holds its lock" in line and f"--resume {run_dir}" in line
+    assert json.loads((run_dir / "eval.json").read_text())["weights"]["training"] is False
+
+
+def test_eval_json_says_when_its_metrics_come_from_different_weights(tmp_path, plain_data, capsys):
+    from gwrep.cli import main
+
+    run_dir = _run_at(tmp_path, "moved", weights_step=100)
+    assert main(["eval", str(run_dir), "--metrics", "psnr"]) == 0
+    model = load_model(run_dir / "model")
+    model.step.fill_(300)  # the run went on and saved a better model
+    save_model(model, run_dir / "model")
+    args = ["eval", str(run_dir), "--metrics", "psnr", "--psnr-num", "20"]
+    doc_before = json.loads((run_dir / "eval.json").read_text())
+    assert doc_before["metric_steps"] == {"psnr": 100}
+    assert main(args) == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert doc["metric_steps"] == {"psnr": 300} and "weights" not in doc["notes"]  # replaced: one model again
+    (run_dir / "eval.json").write_text(json.dumps({**doc, "metrics": {**doc["metrics"], "mig": {"discrete_mig": 0.1}},
+                                                   "metric_steps": {"psnr": 300, "mig": 100}}))
+    assert main(args) == 0
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert doc["metric_steps"] == {"psnr": 300, "mig": 100}
+    assert "different steps" in doc["notes"]["weights"] and "note: weights:" in capsys.readouterr().out
+
+
+def test_compare_records_the_steps_and_warns_when_files_scored_other_weights(tmp_path, capsys):
+    from gwrep.cli import main
+
+    run_dir = _run_at(tmp_path, "mixed", weights_step=100)
+    (run_dir / "eval.json").write_text(json.dumps({"summary": {"psnr": 20.0}, "weights": {"step": 100}}))
+    (run_dir / "ood.json").write_text(json.dumps({"summary": {"ood_auroc": 0.7}, "weights": {"step": 400}}))
+    assert main(["compare", str(run_dir), "--out", str(tmp_path / "cmp")]) == 0
+    (line,) = _warnings(capsys.readouterr().err)
+    assert "scored different weights (eval.json step 100, ood.json step 400)" in line
+    doc = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert doc[NAME]["weights_steps"] == [{"eval.json": 100, "ood.json": 400}]
+
+
+# ------------------------------------------------------------------ 10: compare with NaN and inf metrics
+def _summary_run(tmp_path, seed: int, summary: dict) -> object:
+    from run_folders import make_run
+
+    run_dir = make_run(tmp_path, "mnist", seed=seed, image_shape=(1, 28, 28))
+    (run_dir / "eval.json").write_text(json.dumps({"summary": summary}))  # json writes NaN/Infinity tokens
+    return run_dir
+
+
+@pytest.mark.parametrize("bad, shown", [(float("nan"), "1 NaN"), (float("inf"), "1 inf"), (float("-inf"), "1 inf")])
+def test_compare_keeps_a_non_finite_run_and_writes_every_file(tmp_path, capsys, bad, shown):
+    from gwrep.cli import main
+
+    runs = [_summary_run(tmp_path, 0, {"psnr": 20.0, "mig": 0.5}), _summary_run(tmp_path, 1, {"psnr": 22.0, "mig": bad}),
+            _summary_run(tmp_path, 2, {"psnr": 24.0, "mig": 0.7})]
+    out = tmp_path / "cmp"
+    assert main(["compare", *map(str, runs), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert f"0.600 ± 0.141 (n=2; {shown})" in captured.out  # the table counts it
+    (line,) = _warnings(captured.err)
+    assert str(runs[1]) in line and f"mig is {bad}" in line and "eval.json" in line
+    assert f"note: {out / 'comparison.json'}: 1 value(s) not finite" in captured.err
+    doc = json.loads((out / "comparison.json").read_text())
+    mig = doc[NAME]["metrics"]["mig"]
+    assert mig["values"] == [0.5, {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[str(bad)], 0.7]
+    assert mig["n"] == 2 and mig["non_finite"] == 1 and mig["mean"] == pytest.approx(0.6)
+    assert doc[NAME]["seeds"] == [0, 1, 2]  # the run is kept
+    assert f"(n=2; {shown})" in (out / "comparison.md").read_text() and (out / "comparison.png").is_file()
+
+
+def test_all_runs_non_finite_and_what_gwrep_writes_reads_back(tmp_path, capsys):
+    from gwrep.cli import main
+    from gwrep.commands._runs import write_json
+    from gwrep.commands.compare import run_summary
+
+    runs = [_summary_run(tmp_path, s, {"fid": float("nan")}) for s in (0, 1)]
+    write_json(runs[1] / "eval.json", {"summary": {"fid": float("inf")}})  # gwrep's own writer: strings
+    assert json.loads((runs[1] / "eval.json").read_text()) == {"summary": {"fid": "Infinity"}}
+    assert f"note: {runs[1] / 'eval.json'}: 1 value(s) not finite" in capsys.readouterr().err
+    assert run_summary(runs[1]) == {"fid": float("inf")}
+    assert main(["compare", *map(str, runs), "--out", str(tmp_path / "cmp")]) == 0
+    assert "not finite (1 NaN, 1 inf)" in capsys.readouterr().out
+    (runs[0] / "eval.json").write_text(json.dumps({"summary": {"fid": "big"}}))
+    with pytest.raises(ValueError, match=r"eval.json: summary value 'fid' is 'big', not a number"):
+        run_summary(runs[0])

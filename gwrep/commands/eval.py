@@ -1,7 +1,8 @@
 """``gwrep eval RUN_DIR|FOLDER ... [--metrics ...] [--fast]``: the metrics that fit each run's data.
 
 A sweep or experiment folder stands for every run folder inside it; runs are evaluated one
-after the other with the same settings.
+after the other with the same settings. A run that cannot be evaluated (corrupt weights, a
+missing file) is reported in one line and the others are still scored (exit 1).
 
 On a factor data set (the test split has ``factor_data``): the six disentanglement
 metrics of :mod:`gwrep.eval.metrics` with disentanglement_lib's defaults (``--fast``:
@@ -12,7 +13,10 @@ skipped, with the reason). Results are merged into ``RUN/eval.json``: the full m
 dicts (with their settings), a flat ``summary`` of headline numbers that ``gwrep
 compare`` reads, what was skipped and why, notes needed to read a number right (the
 SAP mode, PSNR capped for exact reconstructions), and the settings of this evaluation
-(with ``sap_mode``).
+(with ``sap_mode``). ``weights`` records what was scored: the step of the weights (the
+run's model: its best-validation or final step), the run's step and status, and whether it
+was still training (a warning says so; :func:`gwrep.commands._runs.scored_weights`);
+``metric_steps`` gives each stored metric's step, and a note says when they differ.
 """
 from __future__ import annotations
 
@@ -242,24 +246,37 @@ def run(args: argparse.Namespace) -> int:
 
     parse_options(args.option)  # bad options fail before any work
     run_dirs = expand_run_dirs(args.run_dirs)
+    failed: list[str] = []
     for number, run_dir in enumerate(run_dirs, 1):
         if len(run_dirs) > 1:
             print(f"[{number}/{len(run_dirs)}] {run_dir}")
-        evaluate_run(run_dir, args)
+        try:
+            evaluate_run(run_dir, args)
+        except (ValueError, OSError) as err:  # a corrupt or unreadable run: say so, score the others
+            if len(run_dirs) == 1:
+                raise
+            print(f"error: {run_dir} not evaluated: {' '.join(str(err).split())}", file=sys.stderr)
+            failed.append(str(run_dir))
+    if failed:
+        print(f"gwrep eval: {len(failed)} of {len(run_dirs)} runs not evaluated: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
 def evaluate_run(run_dir: str | Path, args: argparse.Namespace) -> Path:
     """Compute the metrics of one run and merge them into ``RUN/eval.json`` (its path is returned)."""
     from gwrep import data as gdata
-    from gwrep.commands._runs import open_runs, run_path, write_json
+    from gwrep.commands._runs import open_runs, run_path, scored_weights, write_json
     from gwrep.config import read_json_file
+    from gwrep.integrity import refuse_links_out
     from gwrep.train.config import resolve_device
 
     (run_,) = open_runs([run_dir])
+    refuse_links_out(run_.dir, "run folder")  # eval.json and figures/ are written by name inside it
     cfg = run_.config
     device = resolve_device(args.device)
     model = run_.model.to(device).eval()
+    weights = scored_weights(run_, model, "eval.json")
     root = gdata.dataset_root(args.data_root, cfg.data) if args.data_root is not None else cfg.data_root
     test = gdata.load(cfg.data, root=root, split="test", **cfg.data_options)
     shape_data, shape_model = tuple(test.image_shape), tuple(model.config.image_shape)
@@ -268,7 +285,7 @@ def evaluate_run(run_dir: str | Path, args: argparse.Namespace) -> Path:
     if getattr(model, "takes_clips", False):  # clip models: the judge-classifier evaluation of Li & Mandt 2018
         from gwrep.eval.sequence import evaluate_sequence_run
 
-        return evaluate_sequence_run(run_, model, root, args)
+        return evaluate_sequence_run(run_, model, root, args, weights=weights)
     factor_data = getattr(test, "factor_data", None)
     chosen, skipped = _selected(args.metrics, factor_data is not None)
     counts = dict(IMAGE_COUNTS["fast" if args.fast else "default"])
@@ -335,16 +352,28 @@ def evaluate_run(run_dir: str | Path, args: argparse.Namespace) -> Path:
     path = run_.dir / "eval.json"
     previous = read_json_file(path) if path.is_file() else {}
     metrics = {**previous.get("metrics", {}), **results}
+    metric_steps = {**{k: v for k, v in previous.get("metric_steps", {}).items() if k in metrics},
+                    **{name: weights["step"] for name in results}}
+    steps = sorted({s for s in metric_steps.values() if s is not None})
+    if len(steps) > 1 or len(metric_steps) < len(metrics):  # merged with scores of other (or unrecorded) weights
+        unknown = sorted(set(metrics) - set(metric_steps))
+        notes["weights"] = (f"metrics scored on the weights of different steps: {metric_steps}"
+                            + (f"; {unknown} of unrecorded steps (an eval.json from before steps were recorded)"
+                               if unknown else "") + "; re-run gwrep eval on them for one model")
+        print(f"note: weights: {notes['weights']}")
     document = {
         "run": run_path(run_),
         "model": cfg.model,
         "data": cfg.data,
         "data_options": cfg.data_options,
         "seed": cfg.seed,
+        "weights": weights,
+        "metric_steps": metric_steps,
         "metrics": metrics,
         "summary": summarize(metrics),
         "skipped": {**{k: v for k, v in previous.get("skipped", {}).items() if k not in results}, **skipped},
-        "notes": {**{k: v for k, v in previous.get("notes", {}).items() if k not in results}, **notes},
+        "notes": {**{k: v for k, v in previous.get("notes", {}).items() if k not in results and k != "weights"},
+                  **notes},
         "settings": {"eval_seed": args.seed, "fast": args.fast, "device": str(device), "batch_size": args.batch_size,
                      **counts, "test_images": len(test), "metric_options": parse_options(args.option),
                      **_modes(metrics), **({"code_cache": _cache_settings(cache)} if factor_wanted else {})},

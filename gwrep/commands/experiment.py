@@ -308,8 +308,9 @@ def _machine(run_dir: Path) -> str:
 
 
 def collect_runs(experiment: Any, scale: str, records: list[dict[str, Any]], points: list[Any]) -> list[dict[str, Any]]:
-    """One row per run: label, variant, seed, status, steps, minutes, machine, metrics, skipped metrics."""
-    from gwrep.commands.compare import run_summary
+    """One row per run: label, variant, seed, status, steps, minutes, machine, metrics, the step of the weights
+    each of eval.json / ood.json scored, skipped metrics."""
+    from gwrep.commands.compare import run_summary, scored_steps
     from gwrep.config import read_json_file
 
     names = metric_names(experiment, scale)
@@ -325,6 +326,7 @@ def collect_runs(experiment: Any, scale: str, records: list[dict[str, Any]], poi
         row = {"name": record["name"], "dir": record["dir"], **point.overrides, "status": record.get("status"),
                "step": record.get("step"), "minutes": record.get("minutes"), "message": record.get("message"),
                "machine": _machine(run_dir), "metrics": metrics,
+               "scored_steps": scored_steps(run_dir) if run_dir.is_dir() else {},
                "skipped": {m: skipped[m] for m in names if m in skipped}}
         trend = reconstruction_trend(run_dir) if run_dir.is_dir() else None
         row["recon_trend"] = None if trend is None else {"key": trend[0], "relative_change": trend[1]}

@@ -5,7 +5,8 @@ RUN_DIR is a run folder, or a sweep/experiment folder: every run folder inside i
 (:func:`gwrep.commands._runs.expand_run_dirs`). For each run: score the in-distribution test
 split and an OoD set of as many images (a seeded random subset, as the GWAE authors), compute
 AUROC, AUPR-in/out and FPR at 95% TPR (:func:`gwrep.eval.ood.ood_metrics`), and write
-``RUN/ood.json`` (numbers and protocol), ``RUN/ood_scores.npz`` (the raw scores) and
+``RUN/ood.json`` (numbers, protocol, and ``weights``: the step of the weights scored and whether the
+run was still training, which is warned about), ``RUN/ood_scores.npz`` (the raw scores) and
 ``RUN/figures/ood_roc.png``. Several runs also give one ROC figure and one table (printed; JSON
 and markdown in the ``--out`` folder). An in-distribution set other than the one the run was
 trained on (its ``config.json``) is scored, with a one-line warning.
@@ -192,13 +193,16 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
     """Score one run and write its ood.json, ood_scores.npz and ROC figure; returns the result."""
     import numpy as np
 
-    from gwrep.commands._runs import run_label, run_path, write_json
+    from gwrep.commands._runs import run_label, run_path, scored_weights, write_json
     from gwrep.data import PROTOCOLS
     from gwrep.eval.ood import ood_metrics, ood_roc_curve, score_dataset
     from gwrep.eval.plots import plot_roc_curves
+    from gwrep.integrity import refuse_links_out
     from gwrep.train.config import resolve_device
 
+    refuse_links_out(run.dir, "run folder")  # ood_scores.npz and the figure are written by name inside it
     model = run.model
+    weights = scored_weights(run, model, "ood.json")
     score_options = with_score_options(model, args.score_option)
     shape = tuple(model.config.image_shape)
     name_in = args.data_in or run.config.data
@@ -242,6 +246,7 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
         "run": run_path(run),
         "model": run.config.model,
         "seed": run.config.seed,
+        "weights": weights,
         "score": f"{type(model).__name__}.ood_score (higher = more anomalous)",
         "score_options": score_options,
         "trained_on": run.config.data,
@@ -264,9 +269,12 @@ def evaluate_run(run, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from gwrep.commands._runs import expand_run_dirs, markdown_table, open_runs, run_label, write_json
+    from gwrep.config import output_folder
     from gwrep.eval.plots import plot_roc_curves
 
     check_flags(args)
+    if args.output is not None:
+        output_folder(args.output)  # an unusable --out fails before any run is scored
     runs = open_runs(expand_run_dirs(args.runs))
     results = [evaluate_run(r, args) for r in runs]
     header = ["run", "AUROC", "AUPR-in", "AUPR-out", "FPR@95%TPR", "n_in", "n_out", "protocol"]
@@ -276,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
         m, p = res["metrics"], res["protocol"]
         rows.append([label, f"{m['auroc']:.4f}", f"{m['aupr_in']:.4f}", f"{m['aupr_out']:.4f}",
                      f"{m['fpr_at_95_tpr']:.4f}", p["num_in"], p["num_out"], p["name"]])
-        table[label] = {"run": res["run"], "model": res["model"], "seed": res["seed"], **m, "protocol": p}
+        table[label] = {"run": res["run"], "model": res["model"], "seed": res["seed"], "weights": res["weights"], **m,
+                        "protocol": p}
         print(f"wrote {Path(res['run']) / 'ood.json'} and {Path(res['run']) / res['files']['figure']}")
     text = markdown_table(header, rows)
     print(text)
