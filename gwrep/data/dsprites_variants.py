@@ -61,9 +61,17 @@ def color_sprites(masks: np.ndarray, rngs: list[np.random.Generator]) -> np.ndar
 
 
 def noisy_sprites(masks: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
-    """Noisy-dSprites: ``min(mask + noise, 1)``, noise uniform in [0, 1) drawn per image as (64, 64, 3)."""
-    noise = np.array([g.uniform(0.0, 1.0, size=(_SIZE, _SIZE, 3)) for g in rngs]).reshape(len(rngs), _SIZE, _SIZE, 3)
-    return np.minimum(masks + noise.transpose(0, 3, 1, 2), 1.0).astype(np.float32)
+    """Noisy-dSprites: ``min(mask + noise, 1)``, noise uniform in [0, 1) drawn per image as (64, 64, 3).
+
+    ``Generator.random`` gives the values of ``uniform(0, 1)``; the sum is taken in float32,
+    which for masks in {0, 1} gives exactly dlib's float64 result rounded to float32.
+    """
+    noise = np.empty((len(rngs), _SIZE, _SIZE, 3))
+    for k, g in enumerate(rngs):
+        g.random(out=noise[k])
+    out = noise.transpose(0, 3, 1, 2).astype(np.float32)
+    out += masks
+    return np.minimum(out, 1.0, out=out)
 
 
 def scream_sprites(masks: np.ndarray, rngs: list[np.random.Generator], background: np.ndarray) -> np.ndarray:
