@@ -15,6 +15,13 @@ azimuth 18, lighting 6. The toy instance (10 per category) is a nuisance: the ob
 of a factor tuple is one of its rows picked uniformly at random
 (:class:`~gwrep.data.nuisance.NuisanceFactorData`), and a row's target leaves it out.
 Files with other image sizes (tests write small ones) are resized to 64 the same way.
+
+One difference: dlib's reader maps the byte-matrix magic number to int8 (the format page
+says unsigned bytes), and PIL (13.0, checked here) then resizes in 32-bit mode without
+clipping, so dlib's images can leave [0, 1] by the Lanczos overshoot (a 0/255 step resized
+96 -> 64 gives -0.012 .. 1.012). Here the bytes are read as uint8 and resized as 8-bit
+images (clipped to [0, 255]), so observations stay in [0, 1] as every gwrep data set's do.
+
 No checksums of these files are published; ``gwrep data verify`` checks their headers.
 """
 from __future__ import annotations
