@@ -37,3 +37,15 @@ __all__ += [
     "ood_metrics", "ood_roc_curve", "score_dataset",
     "plot_dci_importance", "plot_metric_comparison", "plot_roc_curves",
 ]
+
+# The study's further per-run scores (Locatello et al. 2019; Duan et al. 2020): eval/unsupervised.py,
+# downstream.py, udr.py.
+from .downstream import compute_downstream, downstream_task, sample_efficiency
+from .udr import pairwise_udr, udr_pair, udr_scores
+from .unsupervised import compute_unsupervised, unsupervised_scores
+
+__all__ += [
+    "compute_downstream", "downstream_task", "sample_efficiency",
+    "pairwise_udr", "udr_pair", "udr_scores",
+    "compute_unsupervised", "unsupervised_scores",
+]
