@@ -329,7 +329,9 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
     wall = (time.monotonic() - started) / 60
     meta = _record_invocation(out, study, scale, backend, wall, records, len(runs))
     result = {"rows": rows, "table": [str(csv_path), str(json_path)], "interrupted": interrupted,
-              "failed": [r["run"] for r in rows if r["status"] not in DONE], "wall_minutes": wall, "meta": meta}
+              "failed": sorted({r["run"] for r in rows if r["status"] not in DONE}
+                               | {r["name"] for r in records if r.get("status") == "failed"}),
+              "wall_minutes": wall, "meta": meta}
     if report and not interrupted:
         from gwrep.study.report import write_report
 
