@@ -32,6 +32,7 @@ __all__ = [
     "load_torch_file",
     "shown",
     "format_bytes",
+    "output_folder",
     "load_yaml",
     "MAX_ALIAS_EXPANSION",
 ]
@@ -214,6 +215,22 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     from gwrep.integrity import atomic_write_bytes
 
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """The output folder ``path`` of a command, created (with its parents) before the work that fills it.
+
+    An existing file there, a read-only mount, a name too long or a folder the user cannot
+    write fails at once with one line naming the path (``NotADirectoryError``, ``OSError``,
+    ``PermissionError``), not after every run was scored.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{flag} {out} is a file; it must be a folder (new or existing) for the outputs")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {out}: the folder is not writable")
+    return out
 
 
 def read_json_file(path: str | os.PathLike) -> Any:

@@ -1,7 +1,7 @@
 """``gwrep data``: list the data sets, save a factor set's contact sheet, verify file checksums.
 
     gwrep data list
-    gwrep data show shapes3d --out sheet.png [--root PATH] [--option variant=subset] [--seed 0]
+    gwrep data show shapes3d --out sheet.png [--data-root PATH] [--option variant=subset] [--seed 0]
     gwrep data verify ../shared/data
 """
 from __future__ import annotations
@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     show.add_argument("name", help="a factor data set ('gwrep data list': factors yes), e.g. shapes2d, "
                                    "color-dsprites, smallnorb, mpi3d-toy")
     show.add_argument("--out", required=True, help="PNG file to write")
-    show.add_argument("--root", default=None, help="data file or folder (not for procedural sets)")
+    show.add_argument("--data-root", "--root", dest="root", default=None, metavar="PATH",
+                      help="data file or folder (not for procedural sets), as every command's --data-root "
+                           "(--root is kept as an alias)")
     show.add_argument("--seed", type=int, default=0, help="seed of the base factor tuple (default 0)")
     show.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                       help="data option, value parsed as JSON when possible (repeatable), e.g. variant=subset")

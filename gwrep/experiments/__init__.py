@@ -213,9 +213,8 @@ def _check_evaluation(experiment: Experiment, scale: str) -> None:
     options = settings.get("options") or {}
     _check(isinstance(options, Mapping), experiment.path, f"evaluation options must be a mapping, got {shown(options)}")
     if options and experiment.task != "ood":
-        from gwrep.commands.eval import parse_options
+        from gwrep.commands.eval import FACTOR_METRICS
 
-        try:
-            parse_options([f"{key}=0" for key in options])
-        except ValueError as err:
-            raise ValueError(f"experiment file {experiment.path}: scale {scale!r}: evaluation {err}") from None
+        bad = [key for key in options if key.partition(".")[0] not in FACTOR_METRICS or not key.partition(".")[2]]
+        _check(not bad, experiment.path, f"scale {scale!r}: evaluation options {bad} must be METRIC.NAME with METRIC "
+                                         f"one of {list(FACTOR_METRICS)}")

@@ -263,7 +263,7 @@ def worker_error(err: BaseException) -> BaseException | None:
     ``Type: message`` line; it comes back as an exception of the same type (``RuntimeError``
     when that type cannot be built from a message).
     """
-    text = str(err)
+    text = err.args[0] if len(err.args) == 1 and isinstance(err.args[0], str) else str(err)  # KeyError quotes str()
     if not text.startswith("Caught ") or "DataLoader worker" not in text.split("\n", 1)[0]:
         return None
     lines = text.splitlines()
