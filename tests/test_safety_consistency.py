@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import numpy as np
@@ -355,3 +356,124 @@ def test_all_runs_non_finite_and_what_gwrep_writes_reads_back(tmp_path, capsys):
     (runs[0] / "eval.json").write_text(json.dumps({"summary": {"fid": "big"}}))
     with pytest.raises(ValueError, match=r"eval.json: summary value 'fid' is 'big', not a number"):
         run_summary(runs[0])
+
+
+# ------------------------------------------------------------------ 11: an unchanged experiment re-run skips its runs
+_EXPERIMENT = """\
+name: mine
+title: a user's experiment
+task: disentanglement
+base: {{data: shapes2d, {base}}}
+models:
+  {model}
+scales:
+  smoke:
+    seeds: [0]
+    train: {{steps: 3, batch_size: 8, eval_every: 0, figures: false}}
+evaluation: {{metrics: [mig], fast: true}}
+"""
+
+
+def _experiment(tmp_path, name: str, model: str, base: str = "data_options: {image_size: 28}"):
+    from gwrep.experiments import load_experiment
+
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(_EXPERIMENT.format(model=model, base=base))
+    return load_experiment(path)
+
+
+@pytest.fixture
+def finished_runs(tmp_path):
+    """The runs of the experiment whose model entry has no options at all (``tiny-vae:``), trained."""
+    runs = tmp_path / "out" / "runs"
+    for point in _experiment(tmp_path, "first", f"{NAME}:").points("smoke"):
+        assert gwrep.train({**point.options, "out": str(runs / point.name)}, progress=False).status == "completed"
+    return runs
+
+
+_SAME = "data_options: {image_size: 28}"
+
+
+@pytest.mark.parametrize("model, base", [
+    (f"{NAME}:", _SAME),  # the same file again: was refused ("model_options: None -> {}")
+    (f"{NAME}: {{}}", _SAME),
+    (f"{NAME}: {{model_options: }}", _SAME),  # YAML's null
+    (f"{NAME}: {{model_options: {{}}}}", _SAME),
+    (f"{NAME}: {{model_options: {{lr: 0.01, kl_weight: 1}}}}", _SAME),  # the defaults written out (1 for 1.0)
+    (f"{NAME}: {{model_options: {{lr: '1e-2', latent_dim: '2'}}}}", _SAME),  # as text
+    (f"{NAME}:", "model_options: {}, data_options: {image_size: '28', seed: 0}"),  # data defaults written out
+    (f"{NAME}:", "model_options: , data_options: {image_size: 28, channels: 1}"),  # the native channels named
+])
+def test_an_unchanged_experiment_finds_its_finished_runs_whatever_form_its_yaml_takes(tmp_path, finished_runs, model,
+                                                                                       base):
+    from gwrep.commands.experiment import check_existing_runs
+
+    check_existing_runs(_experiment(tmp_path, "again", model, base).points("smoke"), finished_runs)
+
+
+@pytest.mark.parametrize("model, change", [
+    (f"{NAME}: {{model_options: {{lr: 0.02}}}}", "model_options.lr: 0.01 -> 0.02"),
+    (f"{NAME}: {{model_options: {{latent_dim: 3}}}}", "model_options.latent_dim: 2 -> 3"),
+    (f"{NAME}: {{data_options: {{seed: 4}}}}", "data_options.seed: 0 -> 4"),
+])
+def test_a_changed_experiment_is_still_refused(tmp_path, finished_runs, model, change):
+    from gwrep.commands.experiment import check_existing_runs
+
+    with pytest.raises(ValueError, match=rf"{NAME}-s0 was trained with other options than this experiment plans "
+                                         rf"\({re.escape(change)}\)"):
+        check_existing_runs(_experiment(tmp_path, "changed", model).points("smoke"), finished_runs)
+
+
+def test_running_the_same_user_experiment_twice_skips_the_finished_run(tmp_path, capsys):
+    """End to end: the second call trains nothing and exits 0 (it used to exit 2, advising to delete the run)."""
+    from gwrep.cli import main
+
+    _experiment(tmp_path, "exp", f"{NAME}:")
+    argv = ["experiment", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out"), "--no-progress"]
+    assert main(argv) == 0
+    first = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert main(argv) == 0
+    again = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [i["runs_trained"] for i in again["invocations"]] == [1, 0]
+    assert again["runs"][0]["step"] == first["runs"][0]["step"] == 3
+
+
+# ------------------------------------------------------------------ 12: --resume with an option at its current value
+def _cut_run(tmp_path):
+    """A tiny-vae run on procedural shapes2d at 28x28 stopped at step 5 of 8 (its lr is the default, 1e-2)."""
+    def stop(step, logs):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    options = {"model": NAME, "data": "shapes2d", "data_options": {"image_size": 28}, "steps": 8, "batch_size": 8,
+               "eval_every": 0, "checkpoint_every": 5, "figures": False, "out": str(tmp_path / "run")}
+    assert gwrep.train(options, callbacks=[stop], progress=False).status == "interrupted"
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("flags", [
+    ["--lr", "0.01"], ["--lr", "1e-2"], ["--option", "lr=0.01"], ["--option", "kl_weight=1"],
+    ["--latent-dim", "2"], ["--image-size", "28"], ["--data-option", "seed=0"], ["--lr", "0.01", "--steps", "8"],
+])
+def test_resume_accepts_options_given_at_their_current_value(tmp_path, capsys, flags):
+    from gwrep.cli import main
+
+    run_dir = _cut_run(tmp_path)
+    assert main(["train", "--resume", str(run_dir), "--no-progress", *flags]) == 0
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"
+    assert json.loads((run_dir / "run.json").read_text())["step"] == 8
+
+
+@pytest.mark.parametrize("flags, change", [
+    (["--lr", "0.02"], r"model_options.lr \(model_options.lr: 0.01 -> 0.02\)"),
+    (["--option", "kl_weight=2"], r"model_options.kl_weight: 1.0 -> 2.0"),
+    (["--image-size", "64"], r"data_options.image_size: 28 -> 64"),
+    (["--seed", "3"], r"seed: 0 -> 3"),
+])
+def test_resume_still_refuses_a_real_change(tmp_path, capsys, flags, change):
+    from gwrep.cli import main
+
+    run_dir = _cut_run(tmp_path)
+    assert main(["train", "--resume", str(run_dir), "--no-progress", *flags]) == 2
+    err = capsys.readouterr().err
+    assert re.search(rf"cannot resume {re.escape(str(run_dir))} with a different .*{change}", err), err

@@ -121,30 +121,30 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 #: Config fields a run folder may hold differently from the plan (paths are stored resolved).
 _UNCOMPARED = ("out", "data_root")
-#: Filled in by the trainer from the data set when the plan leaves it out.
-_FILLED = ("model_options.image_shape",)
 
 
 def check_existing_runs(points: list[Any], runs_dir: Path) -> None:
     """Refuse to reuse run folders trained with other options than the plan's (a finished run would be
-    skipped and reported as if it had the new settings); names the run and the differing fields."""
-    from gwrep.commands.compare import flat_config
+    skipped and reported as if it had the new settings); names the run and the differing fields.
+
+    Options are compared by value, after parsing, with defaults filled in
+    (:func:`gwrep.train.config.config_changes`): an unchanged experiment re-run finds no change whatever
+    form its YAML takes (``model_options`` absent, empty or null; a default written out; ``1e-4`` as text).
+    """
     from gwrep.train import TrainConfig
+    from gwrep.train.config import config_changes
     from gwrep.train.run import CONFIG_FILE
 
     for point in points:
         path = runs_dir / point.name / CONFIG_FILE
         if not path.is_file():
             continue
-        planned = flat_config(TrainConfig.from_dict({**point.options, "out": None}))
-        stored = flat_config(TrainConfig.load(path))
-        differ = sorted(k for k in set(planned) | set(stored)
-                        if k.split(".")[0] not in _UNCOMPARED and not (k in _FILLED and k not in planned)
-                        and planned.get(k) != stored.get(k))
-        if differ:
-            changes = ", ".join(f"{k}: {stored.get(k)!r} -> {planned.get(k)!r}" for k in differ)
+        changes = config_changes(TrainConfig.load(path), TrainConfig.from_dict({**point.options, "out": None}),
+                                 ignore=_UNCOMPARED)
+        if changes:
+            text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changes)
             raise ValueError(f"{runs_dir / point.name} was trained with other options than this experiment plans "
-                             f"({changes}); give another --out, or remove that run folder")
+                             f"({text}); give another --out, or remove that run folder")
 
 
 def _parse(module: Any, argv: list[str]) -> argparse.Namespace:

@@ -40,7 +40,7 @@ from typing import Any, Callable
 from gwrep.data.transforms import ImageTransform
 
 __all__ = ["DataEntry", "DATASETS", "PROTOCOLS", "COMMON_OPTIONS", "load", "load_factor_data", "dataset_names",
-           "dataset_root"]
+           "dataset_root", "effective_options"]
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,9 @@ def _entry(name: str) -> DataEntry:
     return DATASETS[name]
 
 
-def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransform, int, dict[str, Any]]:
-    """Entry, transform, seed and builder-specific options after protocol and defaults."""
+def _merged(name: str, options: dict[str, Any]) -> tuple[DataEntry, dict[str, Any], dict[str, Any]]:
+    """Entry, the options after the set's defaults and the protocol (typed and checked), and the builder's
+    keyword defaults."""
     entry = _entry(name)
     protocol = options.pop("protocol", None)
     if protocol is not None and protocol not in PROTOCOLS:
@@ -148,15 +149,33 @@ def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransf
     merged = {**entry.defaults, **(PROTOCOLS[protocol].get(name, {}) if protocol else {}), **options}
     builder = entry.builder()
     params = inspect.signature(builder.__init__ if inspect.isclass(builder) else builder).parameters
-    specific = [p.name for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    unknown = sorted(set(merged) - set(COMMON_OPTIONS) - set(specific))
+    specific = [p for p in params.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(merged) - set(COMMON_OPTIONS) - {p.name for p in specific})
     if unknown:
-        allowed = ", ".join(list(COMMON_OPTIONS) + specific)
+        allowed = ", ".join(list(COMMON_OPTIONS) + [p.name for p in specific])
         raise ValueError(f"unknown option(s) {unknown} for data set {name!r}; allowed: {allowed}")
-    merged = _typed_options(builder, merged)  # seed: an int (a bool or text that is no int is refused there)
+    defaults = {p.name: p.default for p in specific if p.default is not inspect.Parameter.empty}
+    return entry, _typed_options(builder, merged), defaults  # seed: an int (a bool or no-int text is refused)
+
+
+def _resolve(name: str, options: dict[str, Any]) -> tuple[DataEntry, ImageTransform, int, dict[str, Any]]:
+    """Entry, transform, seed and builder-specific options after protocol and defaults."""
+    entry, merged, _ = _merged(name, options)
     seed = merged.pop("seed", 0)
     transform = ImageTransform(merged.pop("image_size", None), merged.pop("channels", None))
     return entry, transform, seed, merged
+
+
+def effective_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Every option data set ``name`` is loaded with under ``options``, typed: the builder's keyword
+    defaults, ``seed`` 0, the set's defaults, the protocol's, then ``options``. ``protocol`` itself is
+    expanded and left out, so two option dicts that load the same images give the same result.
+
+    >>> effective_options("mnist", {"protocol": "clean"}) == effective_options("mnist", {"channels": "1"})
+    True
+    """
+    _, merged, defaults = _merged(name, dict(options))
+    return {"seed": 0, "image_size": None, "channels": None, **defaults, **merged}
 
 
 #: Declared types of the options every data set takes (the builders declare their own).

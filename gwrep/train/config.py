@@ -17,7 +17,8 @@ import torch
 
 from gwrep.config import Config, check_nonnegative, check_positive, load_yaml, shown
 
-__all__ = ["TrainConfig", "DEFAULT_STEPS", "DEFAULT_MINUTES", "read_config_file", "resolve_device"]
+__all__ = ["TrainConfig", "DEFAULT_STEPS", "DEFAULT_MINUTES", "read_config_file", "resolve_device", "effective_options",
+           "config_changes"]
 
 #: Steps of a run that gives neither ``steps`` nor ``epochs`` (the time budget usually ends it first).
 DEFAULT_STEPS = 20_000
@@ -121,6 +122,8 @@ class TrainConfig(Config):
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; known models: {', '.join(sorted(MODELS))}")
         for name in ("model_options", "data_options"):
+            if getattr(self, name) is None:  # YAML's empty "model_options:" is no options, as {} is
+                setattr(self, name, {})
             value = getattr(self, name)
             if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
                 raise ValueError(f"{name} must be a dict with string keys, got {shown(value)}")
@@ -201,6 +204,68 @@ def _unique_keys(pairs: list[tuple[str, Any]], path: Path) -> dict[str, Any]:
             raise ValueError(f"{path}: key {shown(key)} appears twice in one JSON object; give it once")
         out[key] = value
     return out
+
+
+#: Where :func:`effective_options` puts the options of the model and of the data set (dotted keys).
+_NESTED = ("model_options", "data_options")
+#: Compared by :func:`config_changes` only when both configs give it (the trainer fills it in from the data).
+_FILLED_IN = ("model_options.image_shape",)
+#: Data options whose None means "the set's native size": compared only when both configs name a value.
+_NATIVE = ("data_options.image_size", "data_options.channels")
+
+
+def effective_options(config: TrainConfig) -> dict[str, Any]:
+    """Every option ``config`` trains with, resolved, as one flat dict for comparing configs by value.
+
+    ``model_options.<name>`` for every field of the model's config (its defaults filled in, each value
+    parsed by its type), ``data_options.<name>`` for every option the data set loads with
+    (:func:`gwrep.data.catalog.effective_options`: its defaults, the protocol expanded; a data set gwrep
+    does not know, handed over from Python, keeps its options as given), and every other field.
+    ``model_options.image_shape`` is there only when the config gives it, and then a data ``image_size`` or
+    ``channels`` of None (the set's native size) is that shape's. So two configs that train the
+    same run compare equal whatever form they were written in: ``model_options`` missing, None or {};
+    ``lr: 1e-4`` given or left at its default; ``"1e-4"`` or ``0.0001``.
+
+    >>> a = TrainConfig(model="vae", model_options={"lr": "1e-4"}, data="mnist", data_options={"protocol": "clean"})
+    >>> config_changes(a, TrainConfig(model="vae", data="mnist", model_options=None))
+    []
+    >>> config_changes(a, TrainConfig(model="vae", data="mnist", model_options={"lr": 1e-3}, steps=5))
+    [('model_options.lr', 0.0001, 0.001), ('steps', None, 5)]
+    """
+    from gwrep.data.catalog import DATASETS
+    from gwrep.data.catalog import effective_options as data_options
+
+    out = {k: v for k, v in config.to_dict().items() if k not in (*_NESTED, "_class")}
+    model = {k: v for k, v in config.model_config().to_dict().items() if k != "_class"}
+    if "image_shape" not in config.model_options:
+        model.pop("image_shape", None)
+    data = data_options(config.data, config.data_options) if config.data in DATASETS else dict(config.data_options)
+    if "image_shape" in config.model_options:  # the images' shape is known: "native" is that size
+        channels, size = config.model_options["image_shape"][0], config.model_options["image_shape"][1]
+        data.update({k: v for k, v in (("image_size", size), ("channels", channels)) if data.get(k, 0) is None})
+    out.update({f"model_options.{k}": v for k, v in model.items()})
+    out.update({f"data_options.{k}": v for k, v in data.items()})
+    return out
+
+
+def config_changes(old: TrainConfig, new: TrainConfig, ignore: Any = ()) -> list[tuple[str, Any, Any]]:
+    """``(key, old value, new value)`` of every option of :func:`effective_options` whose values differ,
+    sorted by key; keys in ``ignore`` (a field, or a nested dict such as ``"data_options"`` for all of its
+    keys) are skipped. ``model_options.image_shape`` is compared only when both configs give it, and a data
+    ``image_size`` or ``channels`` only when both name one (None: the set's native size, unknown without
+    loading it unless the config's image_shape says it)."""
+    before, after = effective_options(old), effective_options(new)
+    missing = object()
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key in ignore or key.split(".")[0] in ignore or (key in _FILLED_IN and (key not in before or key not in after)):
+            continue
+        a, b = before.get(key, missing), after.get(key, missing)
+        if key in _NATIVE and (a in (None, missing) or b in (None, missing)):
+            continue
+        if a != b:
+            changes.append((key, None if a is missing else a, None if b is missing else b))
+    return changes
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -60,7 +60,7 @@ from gwrep.integrity import atomic_write_bytes, available_memory, memory_error_t
 from gwrep.models.base import Model, NonFiniteLossError, build_model, save_model, state_mismatch
 from gwrep.train.checkpoint import (CorruptCheckpointError, capture_rng_state, load_checkpoint, restore_rng_state,
                                     save_checkpoint)
-from gwrep.train.config import TrainConfig, read_config_file, resolve_device
+from gwrep.train.config import TrainConfig, config_changes, read_config_file, resolve_device
 from gwrep.train.run import (CHECKPOINT_DIR, CONFIG_FILE, FIGURES_DIR, METRICS_FILE, MODEL_DIR, SUMMARY_FILE, Run,
                              RunLock, load_run_model, read_metrics)
 from gwrep.train.sampler import EpochBatchSampler, epoch_seed
@@ -247,10 +247,6 @@ def _data_root(config: TrainConfig) -> str | None:
     return _absolute(dataset_root(config.data_root, config.data) or config.data_root)
 
 
-def _without_image_shape(options: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in options.items() if k != "image_shape"}
-
-
 _RAISED_LINE = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")
 
 
@@ -410,17 +406,14 @@ class _Trainer:
             best = self.dir / CHECKPOINT_DIR / "best.pt"
             hint = f"; {best} is there: resume from it with --from-best" if best.is_file() else ""
             raise FileNotFoundError(f"cannot resume: {checkpoint} not found{hint}")
-        saved = TrainConfig.load(self.dir / CONFIG_FILE).to_dict()
-        given = config.to_dict()
-        saved["data_root"] = _absolute(saved["data_root"])  # runs written before data_root was stored absolute
-        # image_shape is resolved from the data at start; compare what the user chose.
-        saved["model_options"] = _without_image_shape(saved["model_options"])
-        given["model_options"] = _without_image_shape(given["model_options"])
-        changed = sorted(k for k in given if k not in RESUMABLE_FIELDS and given[k] != saved.get(k))
+        saved = TrainConfig.load(self.dir / CONFIG_FILE)
+        saved = saved.replace(data_root=_absolute(saved.data_root))  # runs written before data_root was absolute
+        # By value, after parsing, with defaults filled in: an option given at its current value is no change.
+        changed = config_changes(saved, config, ignore=RESUMABLE_FIELDS)
         if changed:
-            details = ", ".join(f"{k}: {saved.get(k)!r} -> {given[k]!r}" for k in changed)
-            raise ValueError(f"cannot resume {self.dir} with a different {', '.join(changed)} ({details}); "
-                             f"only {sorted(RESUMABLE_FIELDS)} may change")
+            details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changed)
+            raise ValueError(f"cannot resume {self.dir} with a different {', '.join(k for k, _, _ in changed)} "
+                             f"({details}); only {sorted(RESUMABLE_FIELDS)} may change")
 
     def _datasets(self, config: TrainConfig, dataset: Dataset | None,
                   val_dataset: Dataset | None) -> tuple[Dataset, Dataset | None]:
