@@ -229,10 +229,10 @@ def evaluate_sequence_run(run: Any, model: Any, root: str | None, args: argparse
 
     The judge is trained on the run's training split (``args.seed``), scored on the test
     split; ``--fast`` uses :data:`JUDGE_FAST`. ``weights`` (what was scored: the step of the
-    weights, :func:`gwrep.commands._runs.scored_weights`) is recorded in eval.json.
+    weights, :func:`gwrep.runs.scored_weights`) is recorded in eval.json.
     """
     from gwrep import data as gdata
-    from gwrep.commands._runs import run_path, write_json
+    from gwrep.runs import run_path, write_json
     from gwrep.config import read_json_file
 
     cfg = run.config

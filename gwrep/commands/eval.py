@@ -15,52 +15,24 @@ compare`` reads, what was skipped and why, notes needed to read a number right (
 SAP mode, PSNR capped for exact reconstructions), and the settings of this evaluation
 (with ``sap_mode``). ``weights`` records what was scored: the step of the weights (the
 run's model: its best-validation or final step), the run's step and status, and whether it
-was still training (a warning says so; :func:`gwrep.commands._runs.scored_weights`);
+was still training (a warning says so; :func:`gwrep.runs.scored_weights`);
 ``metric_steps`` gives each stored metric's step, and a note says when they differ.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import inspect
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from gwrep.eval.catalog import ALL_METRICS, FACTOR_METRICS, HEADLINE, IMAGE_METRICS, summarize  # noqa: F401
+from gwrep.eval.catalog import warnings_summarized as _warnings_summarized
 
 HELP = "compute disentanglement / generation metrics of a run and write eval.json"
-
-#: Factor metric name -> (module of gwrep.eval.metrics, function); "dci" runs as compute_dci_importance
-#: (the same numbers plus the importance matrix for the heatmap).
-FACTOR_METRICS: dict[str, tuple[str, str]] = {
-    "mig": ("mig", "compute_mig"),
-    "sap": ("sap", "compute_sap"),
-    "dci": ("dci", "compute_dci_importance"),
-    "modularity_explicitness": ("modularity", "compute_modularity_explicitness"),
-    "beta_vae_score": ("beta_vae", "beta_vae_score"),
-    "factor_vae_score": ("factor_vae", "factor_vae_score"),
-}
-IMAGE_METRICS = ("psnr", "fid", "recon_fid")
-ALL_METRICS = (*FACTOR_METRICS, *IMAGE_METRICS)
-
-#: Headline numbers: summary name -> (metric, key in that metric's dict).
-HEADLINE: dict[str, tuple[str, str]] = {
-    "mig": ("mig", "discrete_mig"),
-    "sap": ("sap", "SAP_score"),
-    "dci_disentanglement": ("dci", "disentanglement"),
-    "dci_completeness": ("dci", "completeness"),
-    "dci_informativeness": ("dci", "informativeness_test"),
-    "modularity": ("modularity_explicitness", "modularity_score"),
-    "explicitness": ("modularity_explicitness", "explicitness_score_test"),
-    "beta_vae_score": ("beta_vae_score", "eval_accuracy"),
-    "factor_vae_score": ("factor_vae_score", "eval_accuracy"),
-    "psnr": ("psnr", "psnr"),
-    "fid": ("fid", "fid"),
-    "recon_fid": ("recon_fid", "fid"),
-}
 
 #: Image counts for PSNR and FID (None = the whole test split), default and --fast.
 IMAGE_COUNTS = {"default": {"psnr_num": None, "fid_num": 1000}, "fast": {"psnr_num": 1000, "fid_num": 200}}
@@ -166,25 +138,6 @@ def _factor_metric(name: str, represent: Any, data: Any, args: argparse.Namespac
     return out
 
 
-@contextlib.contextmanager
-def _warnings_summarized(metric: str) -> Iterator[None]:
-    """Show each distinct warning of a metric once, in one line with its count.
-
-    disentanglement_lib's classifiers (scikit-learn's lbfgs logistic regression, with its
-    default iteration limit) warn on every fit that stops at the limit; the metrics keep
-    those defaults, so the repeated multi-line warnings would only bury the results.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    counts: dict[tuple[str, str], int] = {}
-    for w in caught:
-        first = (str(w.message).strip().splitlines() or [""])[0].rstrip(":")
-        counts[(w.category.__name__, first)] = counts.get((w.category.__name__, first), 0) + 1
-    for (category, message), count in counts.items():
-        print(f"note: {metric}: {category} x{count}: {message}", file=sys.stderr)
-
-
 def metric_note(name: str, result: dict[str, Any]) -> str | None:
     """A line that a reader of ``result`` needs to read its number right, or None.
 
@@ -220,11 +173,6 @@ def _cache_settings(cache: Any) -> dict[str, int] | bool:
     if cache is None:
         return False
     return {"hits": cache.hits, "misses": cache.misses}
-
-
-def summarize(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """The flat headline numbers of :data:`HEADLINE` present in ``metrics``."""
-    return {k: float(metrics[m][key]) for k, (m, key) in HEADLINE.items() if m in metrics and key in metrics[m]}
 
 
 #: Inception features of the real test images, kept for the next run of this process that reads the same

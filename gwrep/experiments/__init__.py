@@ -194,7 +194,7 @@ def evaluation_metric_names(task: str) -> tuple[str, ...]:
         from gwrep.eval.ood import METRIC_NAMES
 
         return tuple(f"ood_{name}" for name in METRIC_NAMES)
-    from gwrep.commands.eval import ALL_METRICS
+    from gwrep.eval.catalog import ALL_METRICS
 
     return ALL_METRICS
 
@@ -213,7 +213,7 @@ def _check_evaluation(experiment: Experiment, scale: str) -> None:
     options = settings.get("options") or {}
     _check(isinstance(options, Mapping), experiment.path, f"evaluation options must be a mapping, got {shown(options)}")
     if options and experiment.task != "ood":
-        from gwrep.commands.eval import FACTOR_METRICS
+        from gwrep.eval.catalog import FACTOR_METRICS
 
         bad = [key for key in options if key.partition(".")[0] not in FACTOR_METRICS or not key.partition(".")[2]]
         _check(not bad, experiment.path, f"scale {scale!r}: evaluation options {bad} must be METRIC.NAME with METRIC "
