@@ -15,7 +15,7 @@ classifier    dlib (``utils.py``)                                     ``STUDY`` 
 logreg        ``LogisticRegressionCV(Cs=10, cv=KFold(5))``, lbfgs,    ``Cs=4, KFold(3)``, ``max_iter=50``
               100 iterations
 gbt           ``GradientBoostingClassifier()``: 100 rounds, depth 3,  ``HistGradientBoostingClassifier``:
-              learning rate 0.1, exact splits, one tree per class     20 rounds, 15 leaves, rate 0.2,
+              learning rate 0.1, exact splits, one tree per class     10 rounds, 15 leaves, rate 0.3,
               per round                                               256 bins, min 1 sample per leaf
 ============  ======================================================  =====================================
 

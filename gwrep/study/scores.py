@@ -28,24 +28,26 @@ score                   dlib                                         ``STUDY_DEF
 ======================  ===========================================  ==============================================
 MIG                     10,000 points                                10,000
 SAP                     10,000 train, 5,000 test                     10,000 / 5,000
-DCI                     10,000 / 5,000, boosted-tree importance      10,000 / 5,000, random-forest importance
+DCI                     10,000 / 5,000, boosted-tree importance      5,000 / 5,000, random-forest importance (30)
 Modularity/explicitn.   10,000 / 5,000                               10,000 / 5,000
-BetaVAE                 10,000 train / 5,000 eval votes of 64 pairs  400 / 200 votes of 64 pairs
-FactorVAE               10,000 / 5,000 votes of 64, 10,000 var. pts  400 / 200 votes of 64, 10,000 var. points
+BetaVAE                 10,000 train / 5,000 eval votes of 64 pairs  250 / 125 votes of 64 pairs
+FactorVAE               10,000 / 5,000 votes of 64, 10,000 var. pts  250 / 125 votes of 64, 5,000 var. points
 unsupervised            10,000 points, 20 bins                       10,000, 20 bins (mean and sampled)
 downstream              sizes 10-10,000, 5,000 test; LR-CV(10 C, 5   same sizes; LR-CV(4 C, 3 folds, 50 it.),
-                        folds), GradientBoostingClassifier (100)     HistGradientBoosting (20 rounds, 15 leaves)
+                        folds), GradientBoostingClassifier (100)     HistGradientBoosting (10 rounds, 15 leaves)
 reconstruction          (the training loss)                          the ``test_images`` given (runner: 1,000)
-UDR                     1,000 inputs, Lasso                          1,000 inputs, Spearman (the lead's ``udr``)
+UDR                     1,000 inputs, Lasso                          1,000 inputs, Spearman (``udr``)
 ======================  ===========================================  ==============================================
 
-MIG, SAP, DCI and modularity draw their train (and test) tuples from the same seed, so through the
-shared cache they encode one set of 15,000 observations; BetaVAE and FactorVAE votes of 64 pairs are
-the expensive part at dlib's sizes (1.9M and 1.0M images), hence the fewer votes.
+Through the shared cache MIG, SAP, DCI, modularity, the unsupervised scores and the downstream
+task encode one set of 15,000 observations; BetaVAE and FactorVAE votes of 64 pairs are the
+expensive part at dlib's sizes (1.9M and 1.0M images), hence the fewer votes (48,000 and 37,000
+images here). dlib's boosted trees alone would take ~390 s per run on shapes2d (113 classes).
 ``benchmarks/study_scores.py`` measures each group on one thread.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import time
@@ -81,13 +83,14 @@ STUDY_FAST: dict[str, Any] = {
     "metrics": {
         "mig": {"num_train": 300},
         "sap": {"num_train": 300, "num_test": 150},
-        "dci": {"num_train": 300, "num_test": 150, "importance": "random_forest"},
+        "dci": {"num_train": 300, "num_test": 150, "importance": "random_forest", "forest_trees": 10},
         "modularity_explicitness": {"num_train": 300, "num_test": 150},
         "beta_vae_score": {"batch_size": 8, "num_train": 60, "num_eval": 30},
         "factor_vae_score": {"batch_size": 8, "num_train": 60, "num_eval": 30, "num_variance_estimate": 300},
     },
     "unsupervised": {"num_train": 300, "num_bins": 20},
-    "downstream": {"train_sizes": [10, 100], "num_test": 150, **_downstream.STUDY, "gbt_rounds": 5},
+    "downstream": {"train_sizes": [10, 100], "num_test": 150, **_downstream.STUDY, "logreg_cs": 2, "logreg_folds": 2,
+                   "logreg_max_iter": 20, "gbt_rounds": 3},
     "reconstruction_num": 64,
     "udr_num": 100,
     "udr": {"method": "spearman", "kl_threshold": 0.01},
@@ -115,12 +118,14 @@ def score_run(model: Any, factor_data: Any, test_images: Any, settings: Mapping[
 
 
 def score_groups(model: Any, factor_data: Any, test_images: Any, settings: Mapping[str, Any],
-                 seed: int) -> tuple[dict[str, float], dict[str, float]]:
-    """:func:`score_run`'s scores (without ``score_seconds``) and the wall seconds of each part."""
+                 seed: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """:func:`score_run`'s scores (without ``score_seconds``) and the seconds of each part,
+    ``{part: {"wall_s": ..., "cpu_s": ...}}`` (cpu: this process's CPU time, what a shared machine hides)."""
     from gwrep.baselines.vae import eval_mode
 
     _check_settings(settings)
-    seconds: dict[str, float] = {}
+    test_images = _as_images(test_images, "test_images")
+    timer = _Timer()
     scores: dict[str, float] = {}
     with eval_mode(model):
         full, data = _posterior_codes(model, factor_data)
@@ -129,12 +134,11 @@ def score_groups(model: Any, factor_data: Any, test_images: Any, settings: Mappi
         def represent(x: np.ndarray) -> np.ndarray:  # the mean representation the six metrics take
             return full(x)[:, :width]
 
-        scores.update(_metric_scores(represent, data, settings["metrics"], seed, seconds))
-        scores.update(_pool_scores(model, full, data, settings["unsupervised"], settings["downstream"], seed, seconds))
-        clock = time.perf_counter()
-        scores["reconstruction_error"] = reconstruction_error(model, test_images, seed)
-        seconds["reconstruction"] = time.perf_counter() - clock
-    return scores, seconds
+        scores.update(_metric_scores(represent, data, settings["metrics"], seed, timer))
+        scores.update(_pool_scores(model, full, data, settings["unsupervised"], settings["downstream"], seed, timer))
+        with timer("reconstruction"):
+            scores["reconstruction_error"] = reconstruction_error(model, test_images, seed)
+    return scores, timer.seconds
 
 
 def _posterior_codes(model: Any, data: Any) -> tuple[Any, Any]:
@@ -160,29 +164,27 @@ def _posterior_codes(model: Any, data: Any) -> tuple[Any, Any]:
 
 
 def _metric_scores(represent: Any, data: Any, settings: Mapping[str, Any], seed: int,
-                   seconds: dict[str, float]) -> dict[str, float]:
+                   timer: "_Timer") -> dict[str, float]:
     """The six metrics' headline numbers (``gwrep eval``'s summary names) on the mean representation."""
-    from gwrep.commands.eval import FACTOR_METRICS, _warnings_summarized, summarize
+    from gwrep.eval.catalog import FACTOR_METRICS, summarize, warnings_summarized
 
     results: dict[str, dict[str, Any]] = {}
     for name, options in settings.items():
         module_name, function = FACTOR_METRICS[name]
         compute = getattr(importlib.import_module(f"gwrep.eval.metrics.{module_name}"), function)
-        clock = time.perf_counter()
-        with _warnings_summarized(name):
+        with timer(name), warnings_summarized(name):
             result = compute(represent, data, seed=seed, **options)
         results[name] = result[0] if isinstance(result, tuple) else result  # dci: (scores, importance matrix)
-        seconds[name] = time.perf_counter() - clock
     return summarize(results)
 
 
 def _pool_scores(model: Any, full: Any, data: Any, unsupervised: Mapping[str, Any], downstream: Mapping[str, Any],
-                 seed: int, seconds: dict[str, float]) -> dict[str, float]:
+                 seed: int, timer: "_Timer") -> dict[str, float]:
     """Unsupervised scores (mean and sampled) and the downstream task on one draw of [mean | logvar] codes
     (``full``): train pool then test set from ``seed``'s stream, the tuples SAP and modularity draw."""
     import torch
 
-    from gwrep.commands.eval import _warnings_summarized
+    from gwrep.eval.catalog import warnings_summarized
     from gwrep.eval.metrics.utils import sample_train_test
     from gwrep.eval.unsupervised import unsupervised_scores
     from gwrep.models.losses import reparameterize
@@ -192,8 +194,9 @@ def _pool_scores(model: Any, full: Any, data: Any, unsupervised: Mapping[str, An
     num_test = int(options.pop("num_test", 5000))
     num_unsup = int(unsupervised.get("num_train", 10000))
     num_bins = int(unsupervised.get("num_bins", 20))
-    clock = time.perf_counter()
-    train, factors_train, test, factors_test = sample_train_test(full, data, max(num_unsup, *sizes), num_test, 16, seed)
+    with timer("pool_encode"):
+        train, factors_train, test, factors_test = sample_train_test(full, data, max(num_unsup, *sizes), num_test, 16,
+                                                                     seed)
     width = model.config.latent_dim
     mean = train[:, :width]
     if train.shape[1] == width:
@@ -203,20 +206,16 @@ def _pool_scores(model: Any, full: Any, data: Any, unsupervised: Mapping[str, An
     else:
         generator = torch.Generator().manual_seed(seed)
         sampled = reparameterize(torch.as_tensor(mean), torch.as_tensor(train[:, width:]), generator).numpy()
-    seconds["pool_encode"] = time.perf_counter() - clock
     out: dict[str, float] = {}
     for suffix, codes in (("", mean), ("_sampled", sampled)):
-        clock = time.perf_counter()
-        result = unsupervised_scores(codes[:num_unsup], num_bins=num_bins)
+        with timer(f"unsupervised{suffix}"):
+            result = unsupervised_scores(codes[:num_unsup], num_bins=num_bins)
         out.update({f"{k}{suffix}": float(v) for k, v in result.items() if not k.startswith("settings.")})
-        seconds[f"unsupervised{suffix}"] = time.perf_counter() - clock
     for name in options.pop("classifiers", _downstream.CLASSIFIERS):
-        clock = time.perf_counter()
-        with _warnings_summarized(f"downstream_{name}"):
+        with timer(f"downstream_{name}"), warnings_summarized(f"downstream_{name}"):
             result = _downstream.downstream_task(mean, factors_train, test[:, :width], factors_test,
                                                  train_sizes=sizes, classifiers=(name,), seed=seed, **options)
         out.update({k: float(v) for k, v in result.items() if not k.startswith("settings.")})
-        seconds[f"downstream_{name}"] = time.perf_counter() - clock
     return out
 
 
@@ -292,6 +291,19 @@ def _encoded_batches(model: Any, images: Any, seed: int) -> Iterator[tuple[Any, 
             yield x, mean, logvar, (mean if logvar is None else reparameterize(mean, logvar, generator))
 
 
+class _Timer:
+    """Wall and CPU seconds of named parts: ``with timer("mig"): ...``; :attr:`seconds` collects them."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[str, float]] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.seconds[name] = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+
+
 def _as_images(images: Any, name: str) -> Any:
     """``images`` as a float32 (N, C, H, W) tensor with N >= 1, else ValueError naming the problem."""
     import torch
@@ -306,7 +318,7 @@ def _as_images(images: Any, name: str) -> Any:
 
 def _check_settings(settings: Mapping[str, Any]) -> None:
     """ValueError naming an unknown or missing group, metric or metric option."""
-    from gwrep.commands.eval import FACTOR_METRICS
+    from gwrep.eval.catalog import FACTOR_METRICS
 
     unknown = sorted(set(settings) - set(SETTINGS_KEYS))
     missing = [k for k in ("metrics", "unsupervised", "downstream") if k not in settings]
