@@ -77,32 +77,34 @@ def test_loads_while_a_writer_replaces_the_model_are_never_corrupt(tmp_path):
 
 
 def test_a_crash_between_the_two_writes_leaves_a_loadable_model(tmp_path, monkeypatch):
-    """model.json is written first; if weights.pt never follows (the process dies), the folder holds the
-    previous weights, which model.json still accepts; a save after that keeps accepting them."""
+    """The process dies after the first of save_model's two files is replaced: the folder still loads (the
+    previous weights, which model.json still accepts), also after a second such death, and a save after that
+    is the new model. Before the fix (weights first), the new weights with the old model.json were "corrupt"."""
     model, folder = _tiny(), tmp_path / "model"
     save_model(model, folder)
-    before = load_model(folder).decoder.bias.clone()
+    first = model.decoder.bias.detach().clone()
     real = model_base.atomic_write_bytes
 
-    def die_on_weights(path, data):
-        if path.name == model_base.WEIGHTS_FILE:
-            raise KeyboardInterrupt  # killed between model.json and weights.pt
-        return real(path, data)
+    def killed_between_writes():
+        writes = []
 
-    _bump(model)
-    monkeypatch.setattr(model_base, "atomic_write_bytes", die_on_weights)
-    with pytest.raises(KeyboardInterrupt):
-        save_model(model, folder)
-    monkeypatch.setattr(model_base, "atomic_write_bytes", real)
-    assert torch.equal(load_model(folder).decoder.bias, before)  # the previous weights, verified
-    _bump(model)
-    monkeypatch.setattr(model_base, "atomic_write_bytes", die_on_weights)
-    with pytest.raises(KeyboardInterrupt):
-        save_model(model, folder)  # a second interrupted save: the weights on disk are two saves back
-    monkeypatch.setattr(model_base, "atomic_write_bytes", real)
-    assert torch.equal(load_model(folder).decoder.bias, before)
+        def write(path, data):
+            if writes:
+                raise KeyboardInterrupt  # killed before the second file
+            writes.append(path.name)
+            return real(path, data)
+        return write
+
+    for _ in range(2):
+        _bump(model)
+        monkeypatch.setattr(model_base, "atomic_write_bytes", killed_between_writes())
+        with pytest.raises(KeyboardInterrupt):
+            save_model(model, folder)
+        monkeypatch.setattr(model_base, "atomic_write_bytes", real)
+        loaded = load_model(folder)
+        assert int(loaded.step) == 0 and torch.equal(loaded.decoder.bias, first)  # the first save, verified
     save_model(model, folder)
-    assert bool((load_model(folder).decoder.bias == 2).all())
+    assert int(load_model(folder).step) == 2 and bool((load_model(folder).decoder.bias == 2).all())
 
 
 def test_real_corruption_is_still_reported(tmp_path):
