@@ -218,18 +218,23 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
-    """The output folder ``path`` of a command, created (with its parents) before the work that fills it.
+    """Check, before the work that fills it, that a command can make or use its output folder ``path``.
 
-    An existing file there, a read-only mount, a name too long or a folder the user cannot
-    write fails at once with one line naming the path (``NotADirectoryError``, ``OSError``,
-    ``PermissionError``), not after every run was scored.
+    An existing file there, a name longer than the file system allows, a missing ancestor that
+    is a file, or a folder (or nearest existing ancestor) that is not writable, such as a
+    read-only mount, fails at once with one line naming the path (``NotADirectoryError``,
+    ``OSError``, ``PermissionError``), not after every run was scored. Nothing is created.
     """
     out = Path(path)
-    if out.exists() and not out.is_dir():
+    if out.exists() and not out.is_dir():  # a name too long: the OS's OSError (ENAMETOOLONG) names it here
         raise NotADirectoryError(f"{flag} {out} is a file; it must be a folder (new or existing) for the outputs")
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise PermissionError(f"{flag} {out}: the folder is not writable")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{flag} {out}: {existing} is a file, so no folder can be made below it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {out}: {existing} is not writable (permissions or a read-only mount)")
     return out
 
 

@@ -116,7 +116,7 @@ def test_compare_errors(tmp_path, capsys):
     (tmp_path / "file").write_text("")
     assert main(["compare", str(a), "--out", str(tmp_path / "file")]) == 2  # --out is a file: one line, no traceback
     err = capsys.readouterr().err
-    assert "File exists" in err and "Traceback" not in err
+    assert f"--out {tmp_path / 'file'} is a file" in err and "Traceback" not in err
 
 
 def test_mean_std_text():

@@ -335,8 +335,12 @@ def test_ood_and_compare_refuse_an_out_that_is_a_file_before_the_work(tmp_path, 
         assert f"--out {taken} is a file" in one_line_error(capsys)
     assert taken.read_text() == "mine" and not (run_dir / "ood.json").exists()
     capsys.readouterr()
-    assert main(["compare", str(run_dir), "--out", str(tmp_path / LONG)]) == 1  # before reading any run
+    assert main(["compare", str(run_dir), "--out", str(tmp_path / LONG / "cmp")]) == 1  # before reading any run
     assert "File name too long" in one_line_error(capsys)
+    assert main(["compare", str(run_dir), "--out", str(taken / "below")]) == 2
+    assert f"{taken} is a file, so no folder can be made below it" in one_line_error(capsys)
+    assert main(["compare", str(tmp_path / "missing"), "--out", str(tmp_path / "new" / "cmp")]) == 2
+    assert not (tmp_path / "new").exists()  # checked, not created, before the runs are read
 
 
 # ------------------------------------------------------------------------ re-runs, folders of runs
