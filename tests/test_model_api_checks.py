@@ -8,6 +8,7 @@ dtypes are converted, giving the same numbers as float32 tensors.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -167,3 +168,18 @@ def test_a_failed_call_leaves_later_calls_checked():
         model.ood_score(torch.rand(2, 1, 28, 28) * 255)
     with pytest.raises(ValueError, match="VAE.encode: x ranges over"):
         model.encode(torch.rand(2, 1, 28, 28) * 255)  # the depth counter was reset
+
+
+@pytest.mark.usefixtures("keep_threads")
+def test_input_checks_benchmark_runs_and_its_numbers_add_up(tmp_path, capsys):
+    """benchmarks/input_checks.py at a tiny size: it runs, and its derived numbers follow from its medians."""
+    from conftest import load_benchmark
+
+    out = tmp_path / "ic.json"
+    result = load_benchmark("input_checks").main(["--images", "130", "--size", "28", "--channels", "1",
+                                                  "--repeats", "1", "--out", str(out)])
+    assert json.loads(out.read_text()) == result
+    med = result["median_s"]
+    assert result["data_check_ms_per_batch"] == pytest.approx(1e3 * (med["checked"] - med["raw"]) / 3)  # 3 batches
+    assert result["api_check_ms_per_call"] == pytest.approx(1e3 * (med["api_checked"] - med["api_unchecked"]))
+    assert "every item checked" in capsys.readouterr().out
