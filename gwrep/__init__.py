@@ -21,7 +21,12 @@ def train(config: Any, **kwargs: Any):
 
 
 def load(run_dir: str, map_location: str = "cpu"):
-    """Rebuild the trained model stored in a run folder (or a saved model folder)."""
+    """Rebuild the trained model stored in a run folder (or a saved model folder).
+
+    Safe while the run is still training and saves a new best model: the weights loaded are
+    one of its saves, checked against the checksum saved with them (its step is ``model.step``);
+    "corrupt" means corrupt (:func:`gwrep.models.base.load_model`).
+    """
     from gwrep.train import load_run_model
 
     return load_run_model(run_dir, map_location=map_location)
