@@ -1,6 +1,6 @@
 """AnnealedVAE (Burgess et al. 2018, "Understanding disentangling in beta-VAE", Sec. 4).
 
-Loss (Eq. 8): recon + gamma * |KL(q(z|x) || p(z)) - C| per input, so on a batch
+Loss (Eq. 8): ``recon + gamma * |KL(q(z|x) || p(z)) - C|`` per input, so on a batch ::
 
     mean_i [recon(x_i) + gamma * | sum_d KL(q(z_d|x_i) || N(0, 1)) - C |],
 
@@ -10,7 +10,7 @@ steps (:func:`gwrep.baselines.regularizers.linear_capacity`). C is read from the
 schedule where it stopped; its value is logged as ``capacity`` every step.
 
 Difference from disentanglement_lib: its ``AnnealedVAE`` takes the absolute value of
-the batch-mean KL, gamma * | mean_i KL_i - C |, which lets inputs above and below the
+the batch-mean KL, ``gamma * |mean_i KL_i - C|``, which lets inputs above and below the
 capacity cancel. That form is ``capacity_form="batch"``; the default ``"sample"`` is
 the paper's per-input objective. The two agree when every KL_i lies on the same side of C.
 
@@ -36,11 +36,11 @@ class AnnealedVAEConfig(VAEConfig):
     """Options of AnnealedVAE (plus those of :class:`VAEConfig`).
 
     Attributes:
-        gamma: weight of |KL - C| (default 1000).
+        gamma: weight of ``|KL - C|`` (default 1000).
         c_max: final capacity C_max in nats (default 25).
         iteration_threshold: steps T over which C grows from 0 to C_max (default 100000).
-        capacity_form: ``"sample"`` (default, the paper): mean_i |KL_i - C|; ``"batch"``
-            (disentanglement_lib): |mean_i KL_i - C|.
+        capacity_form: ``"sample"`` (default, the paper): ``mean_i |KL_i - C|``; ``"batch"``
+            (disentanglement_lib): ``|mean_i KL_i - C|``.
     """
 
     gamma: float = 1000.0

@@ -4,7 +4,7 @@ Each function implements one equation of its paper and is tested against a hand
 computation (``tests/test_baselines_regularizers.py``):
 
 - :func:`linear_capacity`, :func:`capacity_penalty`: AnnealedVAE's capacity schedule and
-  its |KL - C| term (Burgess et al. 2018, Sec. 4 and Eq. 8).
+  its ``|KL - C|`` term (Burgess et al. 2018, Sec. 4 and Eq. 8).
 - :func:`covariance_of_mean`, :func:`dip_ii_covariance`, :func:`dip_penalty`: DIP-VAE
   (Kumar et al. 2018, Eq. 6 and 7 and Sec. 3).
 - :func:`pairwise_log_density`, :func:`log_importance_weights`, :func:`tc_decomposition`:
@@ -41,7 +41,7 @@ __all__ = [
 #: Minibatch estimators of log q(z) in beta-TCVAE: weighted sampling and stratified sampling.
 TC_ESTIMATORS = ("mws", "mss")
 
-#: Where the absolute value of |KL - C| is taken: per input (the paper) or on the batch mean (dlib).
+#: Where the absolute value of ``|KL - C|`` is taken: per input (the paper) or on the batch mean (dlib).
 CAPACITY_FORMS = ("sample", "batch")
 
 
@@ -58,9 +58,9 @@ def linear_capacity(step: int | Tensor, c_max: float, iteration_threshold: int) 
 
 
 def capacity_penalty(kl: Tensor, capacity: float, form: str = "sample") -> Tensor:
-    """|KL - C| on a batch, from per-sample KLs ``kl`` of shape (N,) (Burgess et al. 2018, Eq. 8).
+    """``|KL - C|`` on a batch, from per-sample KLs ``kl`` of shape (N,) (Burgess et al. 2018, Eq. 8).
 
-    ``"sample"``: mean_i |KL_i - C| (the paper); ``"batch"``: |mean_i KL_i - C|
+    ``"sample"``: ``mean_i |KL_i - C|`` (the paper); ``"batch"``: ``|mean_i KL_i - C|``
     (disentanglement_lib). Unweighted (gamma is applied by the caller).
 
     >>> kl = torch.tensor([1.0, 5.0])

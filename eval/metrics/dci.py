@@ -21,8 +21,8 @@ Importance estimators (``importance``):
   :data:`FOREST_MAX_DEPTH` = 6 on all features (leaves of at least ``forest_min_leaf``
   points), impurity importances. Agreement with ``"gbt"`` (``benchmarks/metrics.py
   --agreement``: 2000/1000 points, 5 factors of 3-10 values, 7 representations from
-  identity through mixtures and rotations to noise): |D_rf - D_gbt| <= 0.08 (mean 0.02),
-  |C| <= 0.07 (mean 0.02), |informativeness| <= 0.08 (mean 0.02), 14x faster (7 s
+  identity through mixtures and rotations to noise): ``|D_rf - D_gbt| <= 0.08`` (mean 0.02),
+  ``|C| <= 0.07`` (mean 0.02), ``|informativeness| <= 0.08`` (mean 0.02), 14x faster (7 s
   against 101 s for those 35 fits).
   Fully grown trees (sklearn's default) disagree by up to 0.35: they split on noise and
   spread importance over every code.

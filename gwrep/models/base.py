@@ -118,7 +118,7 @@ class Model(nn.Module):
     batches_per_step: ClassVar[int] = 1
     #: The validation term that picks the run's best model (RUN/model, best.pt) and early-stops it.
     #: ``"loss"``, the training objective, unless that objective moves during training: AnnealedVAE's
-    #: gamma * |KL - C(step)| changes with its capacity schedule and is dominated by gamma-scaled noise.
+    #: ``gamma * |KL - C(step)|`` changes with its capacity schedule and is dominated by gamma-scaled noise.
     selection_term: ClassVar[str] = "loss"
     #: The registry name this instance was built under (set by :func:`gwrep.registry`).
     registry_name: str = ""

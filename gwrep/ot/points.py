@@ -1,10 +1,10 @@
 """Entropic GW between point clouds with squared Euclidean costs, never forming n x n costs.
 
-For points x_1..x_n in R^d (centred), the squared-distance matrix has rank at most d + 2:
+For points x_1..x_n in R^d (centred), the squared-distance matrix has rank at most d + 2::
 
     C = |x|^2 1^T + 1 |x|^{2T} - 2 X X^T = U V^T,  U = [|x|^2, 1, X],  V = [1, |x|^2, -2X],
 
-so the square-loss GW tensor of Proposition 1, Eq. (6) of Peyre et al. (2016),
+so the square-loss GW tensor of Proposition 1, Eq. (6) of Peyre et al. (2016), ::
 
     L (x) T = (C1 o C1) p 1^T + 1 q^T (C2 o C2) - 2 C1 T C2,
 
