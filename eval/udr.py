@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .unsupervised import check_codes
+from .metrics.utils import check_codes
 
 __all__ = ["udr_scores", "udr_pair", "pairwise_udr", "similarity_matrix", "relative_strength",
            "informative_latents", "mean_kl", "METHODS", "AGGREGATES", "KL_THRESHOLD"]

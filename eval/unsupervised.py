@@ -23,11 +23,11 @@ import numpy as np
 
 from gwrep.data.base import FactorData
 
-from .metrics.utils import (Representation, check_positive_int, discrete_mutual_info, histogram_discretize,
-                            sample_codes_factors, with_settings)
+from .metrics.utils import (Representation, check_codes, check_positive_int, discrete_mutual_info,
+                            histogram_discretize, sample_codes_factors, with_settings)
 
 __all__ = ["compute_unsupervised", "unsupervised_scores", "gaussian_total_correlation",
-           "gaussian_wasserstein_correlation", "mutual_info_score", "check_codes", "FAST", "SCORE_NAMES"]
+           "gaussian_wasserstein_correlation", "mutual_info_score", "FAST", "SCORE_NAMES"]
 
 #: Cheap settings for quick checks (dlib: num_train=10000, 20 bins).
 FAST: dict[str, Any] = {"num_train": 2000}
@@ -51,19 +51,6 @@ def compute_unsupervised(represent: Representation, data: FactorData, num_train:
     return out
 
 
-def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
-    """``codes`` as a finite float64 (N, d) array with N >= 2, else ValueError naming the problem."""
-    arr = np.asarray(codes)
-    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (num_points >= 2, num_codes), got {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must be a real array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contain NaN or infinite values")
-    return arr
-
-
 def unsupervised_scores(codes: np.ndarray, num_bins: int = 20) -> dict[str, Any]:
     """The four unsupervised scores of ``codes`` (N, d) float (deterministic).
 
@@ -77,6 +64,8 @@ def unsupervised_scores(codes: np.ndarray, num_bins: int = 20) -> dict[str, Any]
     """
     codes = check_codes(codes)
     num_bins = check_positive_int("num_bins", num_bins)
+    if codes.shape[0] < 2:
+        raise ValueError(f"the unsupervised scores need a covariance: give at least 2 points, got {codes.shape[0]}")
     if codes.shape[1] < 2:
         raise ValueError(f"the unsupervised scores compare code dimensions and need at least 2, got {codes.shape[1]}")
     cov = np.cov(codes, rowvar=False)

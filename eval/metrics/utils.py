@@ -13,7 +13,7 @@ import numpy as np
 from gwrep.data.base import FactorData
 
 __all__ = [
-    "Representation", "check_codes_factors", "check_train_test", "histogram_discretize",
+    "Representation", "check_codes", "check_codes_factors", "check_train_test", "histogram_discretize",
     "discrete_mutual_info", "discrete_entropy", "normalize_codes", "sample_codes_factors", "sample_train_test",
     "call_represent", "model_representation", "check_positive_int", "with_settings", "top_two_gap",
     "represent_groups", "IMAGES_PER_CALL", "CPU_PIXELS_PER_PASS", "DEVICE_BATCH_SIZE", "CodeCache",
@@ -31,6 +31,19 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_codes(codes: Any, name: str = "codes") -> np.ndarray:
+    """``codes`` as a finite float64 (N, d) array with N, d >= 1, else ValueError naming ``name``."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (num_points, num_codes), got {codes.shape}")
+    if not (np.issubdtype(codes.dtype, np.floating) or np.issubdtype(codes.dtype, np.integer)):
+        raise ValueError(f"{name} must be a real array, got dtype {codes.dtype}")
+    codes = codes.astype(np.float64)
+    if not np.all(np.isfinite(codes)):
+        raise ValueError(f"{name} contain NaN or infinite values")
+    return codes
+
+
 def check_codes_factors(codes: Any, factors: Any, name: str = "") -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert ``codes`` (N, d) to float64 and ``factors`` (N, K) to int64.
 
@@ -38,15 +51,8 @@ def check_codes_factors(codes: Any, factors: Any, name: str = "") -> tuple[np.nd
     finite, factors not 2-D integers, or different numbers of points.
     """
     suffix = f"_{name}" if name else ""
-    codes = np.asarray(codes)
+    codes = check_codes(codes, f"codes{suffix}")
     factors = np.asarray(factors)
-    if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] == 0:
-        raise ValueError(f"codes{suffix} must have shape (num_points, num_codes), got {codes.shape}")
-    if not (np.issubdtype(codes.dtype, np.floating) or np.issubdtype(codes.dtype, np.integer)):
-        raise ValueError(f"codes{suffix} must be a real array, got dtype {codes.dtype}")
-    codes = codes.astype(np.float64)
-    if not np.all(np.isfinite(codes)):
-        raise ValueError(f"codes{suffix} contain NaN or infinite values")
     if factors.ndim != 2 or factors.shape[1] == 0:
         raise ValueError(f"factors{suffix} must have shape (num_points, num_factors), got {factors.shape}")
     if not np.issubdtype(factors.dtype, np.integer):
