@@ -91,8 +91,8 @@ def gaussian_total_correlation(cov: np.ndarray) -> float:
 
     .. math:: \\mathrm{TC} = \\tfrac12 \\Big(\\sum_i \\log C_{ii} - \\log\\det C\\Big) \\ge 0.
 
-    >>> round(gaussian_total_correlation(np.array([[1.0, 0.5], [0.5, 1.0]])), 6) == round(-0.5 * np.log(0.75), 6)
-    True
+    >>> print(round(gaussian_total_correlation(np.array([[1.0, 0.5], [0.5, 1.0]])), 6), round(-0.5 * np.log(0.75), 6))
+    0.143841 0.143841
     """
     return float(0.5 * (np.sum(np.log(np.diag(cov))) - np.linalg.slogdet(cov)[1]))
 
@@ -126,8 +126,8 @@ def mutual_info_score(codes: np.ndarray, num_bins: int = 20) -> float:
     .. math:: \\mathrm{MI} = \\frac{1}{d(d-1)} \\sum_{i \\ne j} I(\\bar c_i; \\bar c_j).
 
     >>> c = np.repeat(np.arange(4.0), 5)[:, None]
-    >>> round(mutual_info_score(np.hstack([c, c])), 6) == round(np.log(4), 6)
-    True
+    >>> print(round(mutual_info_score(np.hstack([c, c])), 6), round(float(np.log(4)), 6))
+    1.386294 1.386294
     """
     discrete = histogram_discretize(codes, num_bins)
     matrix = discrete_mutual_info(discrete, discrete)
