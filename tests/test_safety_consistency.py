@@ -76,6 +76,38 @@ def test_loads_while_a_writer_replaces_the_model_are_never_corrupt(tmp_path):
     assert saves[0] > 10 and len(set(steps)) > 5  # the reads really overlapped many saves
 
 
+def _save_repeatedly(folder: str, saves: int) -> None:
+    """A writer process: the next best model ``saves`` times (each save one more step, as a run does)."""
+    model = _tiny()
+    for _ in range(saves):
+        _bump(model)
+        save_model(model, folder)
+
+
+def test_loads_while_another_process_saves_are_never_corrupt(tmp_path):
+    """The same with the writer in its own process (what a run does beside gwrep eval)."""
+    import multiprocessing
+
+    folder = tmp_path / "model"
+    save_model(_tiny(), folder)
+    writer = multiprocessing.get_context("fork").Process(target=_save_repeatedly, args=(str(folder), 150))
+    writer.start()
+    steps, failures = [], []
+    try:
+        while writer.is_alive() or not steps:
+            try:
+                loaded = load_model(folder)
+            except (ValueError, OSError) as err:
+                failures.append(str(err))
+                continue
+            steps.append(int(loaded.step))
+            assert steps[-1] == 0 or bool((loaded.decoder.bias == steps[-1]).all())
+    finally:
+        writer.join(timeout=60)
+    assert writer.exitcode == 0 and failures == []
+    assert len(set(steps)) > 3 and int(load_model(folder).step) == 150
+
+
 def test_a_crash_between_the_two_writes_leaves_a_loadable_model(tmp_path, monkeypatch):
     """The process dies after the first of save_model's two files is replaced: the folder still loads (the
     previous weights, which model.json still accepts), also after a second such death, and a save after that
