@@ -30,8 +30,8 @@ MIG                     10,000 points                                10,000
 SAP                     10,000 train, 5,000 test                     10,000 / 5,000
 DCI                     10,000 / 5,000, boosted-tree importance      5,000 / 5,000, random-forest importance (30)
 Modularity/explicitn.   10,000 / 5,000                               10,000 / 5,000
-BetaVAE                 10,000 train / 5,000 eval votes of 64 pairs  250 / 125 votes of 64 pairs
-FactorVAE               10,000 / 5,000 votes of 64, 10,000 var. pts  250 / 125 votes of 64, 5,000 var. points
+BetaVAE                 10,000 train / 5,000 eval votes of 64 pairs  150 / 150 votes of 64 pairs
+FactorVAE               10,000 / 5,000 votes of 64, 10,000 var. pts  150 / 150 votes of 64, 5,000 var. points
 unsupervised            10,000 points, 20 bins                       10,000, 20 bins (mean and sampled)
 downstream              sizes 10-10,000, 5,000 test; LR-CV(10 C, 5   same sizes; LR-CV(4 C, 3 folds, 50 it.),
                         folds), GradientBoostingClassifier (100)     HistGradientBoosting (10 rounds, 15 leaves)
@@ -41,8 +41,10 @@ UDR                     1,000 inputs, Lasso                          1,000 input
 
 Through the shared cache MIG, SAP, DCI, modularity, the unsupervised scores and the downstream
 task encode one set of 15,000 observations; BetaVAE and FactorVAE votes of 64 pairs are the
-expensive part at dlib's sizes (1.9M and 1.0M images), hence the fewer votes (48,000 and 37,000
-images here). dlib's boosted trees alone would take ~390 s per run on shapes2d (113 classes).
+expensive part at dlib's sizes (1.9M and 1.0M images), hence the fewer votes (38,400 and 24,200
+images here; 150 evaluation votes put a binomial spread of about 0.03 on an accuracy of 0.8).
+On shapes3d rendering dominates (each 28x28 image is rendered at 64x64 and resized). dlib's boosted
+trees alone would take minutes per run (one tree per class per round: 113 classes on shapes2d).
 ``benchmarks/study_scores.py`` measures each group on one thread.
 """
 from __future__ import annotations
@@ -68,8 +70,8 @@ STUDY_DEFAULT: dict[str, Any] = {
         "sap": {"num_train": 10000, "num_test": 5000},
         "dci": {"num_train": 5000, "num_test": 5000, "importance": "random_forest"},
         "modularity_explicitness": {"num_train": 10000, "num_test": 5000},
-        "beta_vae_score": {"batch_size": 64, "num_train": 250, "num_eval": 125},
-        "factor_vae_score": {"batch_size": 64, "num_train": 250, "num_eval": 125, "num_variance_estimate": 5000},
+        "beta_vae_score": {"batch_size": 64, "num_train": 150, "num_eval": 150},
+        "factor_vae_score": {"batch_size": 64, "num_train": 150, "num_eval": 150, "num_variance_estimate": 5000},
     },
     "unsupervised": {"num_train": 10000, "num_bins": 20},
     "downstream": {"train_sizes": [10, 100, 1000, 10000], "num_test": 5000, **_downstream.STUDY},
