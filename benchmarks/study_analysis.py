@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=7, help="data sets (default 7, the paper's)")
-    parser.add_argument("--models", type=int, default=6, help="models, in the paper's order (default 6; 7 adds GWAE-FNP)")
+    parser.add_argument("--models", type=int, default=6,
+                        help="models, in the paper's order (default 6; 7 adds GWAE-FNP)")
     parser.add_argument("--values", type=int, default=6, help="hyperparameter values per model (default 6)")
     parser.add_argument("--seeds", type=int, default=50, help="seeds per cell (default 50)")
     parser.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples per verdict (default 200)")
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     datasets = [f"dataset{i}" for i in range(args.datasets)]
-    models = A.MODEL_ORDER[:args.models]
+    models = A.model_order()[:args.models]
     load_before = os.getloadavg()
     table = A.synthetic_table(datasets, models, values=args.values, seeds=args.seeds, seed=0, failed=0.01)
     print(f"{len(table)} runs: {args.datasets} data sets x {args.models} models x {args.values} values x "

@@ -374,3 +374,11 @@ def test_the_bootstrap_is_reproducible():
     rows = synthetic_table(("a", "b"), MODELS, values=3, seeds=4, seed=7)
     first, second = analyse(rows, n_boot=NB, seed=3), analyse(rows, n_boot=NB, seed=3)
     assert [v["ci"] for v in first["verdicts"]] == [v["ci"] for v in second["verdicts"]]
+
+
+def test_the_analysis_reads_every_score_of_the_tidy_table():
+    from gwrep.study import table
+
+    assert sorted(A.SCORE_COLUMNS) == sorted(table.SCORE_COLUMNS)
+    assert set(A.IDENTITY) <= set(table.IDENTITY_COLUMNS)
+    assert A.model_order()[-1] == "gwae-fnp" and len(A.model_order()) == 7

@@ -24,6 +24,7 @@ that uses that score, and each analysis reports how many runs it left out, per s
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections import Counter
@@ -33,25 +34,29 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from gwrep.study.table import DOWNSTREAM_COLUMNS, METRIC_COLUMNS, UNSUPERVISED_COLUMNS
+
 __all__ = [
     "HEADLINE_METRICS", "METRICS", "UNSUPERVISED", "UNSUPERVISED_SAMPLED", "DOWNSTREAM_ACCURACY",
     "DOWNSTREAM_EFFICIENCY", "SCORE_COLUMNS", "SELECTION_SCORES", "LABELS", "CLAIMS", "MIN_SEEDS",
     "HELD", "NOT_HELD", "CANNOT_TELL", "Claim", "StudyData", "table_rows", "study_data", "spearman",
-    "spearman_matrix", "bootstrap", "decide", "synthetic_table", "GRIDS", "tc_vs_regularisation", "score_correlations",
+    "spearman_matrix", "bootstrap", "decide", "synthetic_table", "paper_grids", "model_order",
+    "tc_vs_regularisation", "score_correlations",
     "score_distributions", "variance_explained", "unsupervised_selection", "hyperparameter_transfer",
     "downstream", "reconstruction_tradeoff", "summary_tables", "runs_timing", "analyse",
 ]
 
+#: The columns an analysis cannot do without (the table's identity columns, :mod:`gwrep.study.table`).
 IDENTITY = ("dataset", "model", "hparam", "hparam_value", "hparam_rank", "seed")
-#: The paper's six headline disentanglement metrics (mean representation), in its order.
+#: The paper's six headline disentanglement metrics (mean representation), in its order, then the others.
 HEADLINE_METRICS = ("beta_vae_score", "factor_vae_score", "mig", "dci_disentanglement", "modularity", "sap")
-METRICS = HEADLINE_METRICS + ("dci_completeness", "dci_informativeness", "explicitness")
+METRICS = HEADLINE_METRICS + tuple(c for c in METRIC_COLUMNS if c not in HEADLINE_METRICS)
 #: disentanglement_lib's unsupervised scores on the mean representation, and on the sampled one.
-UNSUPERVISED = ("gaussian_total_correlation", "gaussian_wasserstein_correlation",
-                "gaussian_wasserstein_correlation_norm", "mutual_info_score")
-UNSUPERVISED_SAMPLED = tuple(f"{name}_sampled" for name in UNSUPERVISED)
-DOWNSTREAM_ACCURACY = tuple(f"downstream_{clf}_acc_{n}" for clf in ("logreg", "gbt") for n in (10, 100, 1000, 10000))
-DOWNSTREAM_EFFICIENCY = ("downstream_logreg_sample_efficiency", "downstream_gbt_sample_efficiency")
+UNSUPERVISED = tuple(c for c in UNSUPERVISED_COLUMNS if not c.endswith("_sampled"))
+UNSUPERVISED_SAMPLED = tuple(c for c in UNSUPERVISED_COLUMNS if c.endswith("_sampled"))
+DOWNSTREAM_EFFICIENCY = tuple(c for c in DOWNSTREAM_COLUMNS if c.endswith("_sample_efficiency"))
+DOWNSTREAM_ACCURACY = tuple(c for c in DOWNSTREAM_COLUMNS if c not in DOWNSTREAM_EFFICIENCY)
+#: The table's score columns, family by family (the order of the rank-correlation heatmap).
 SCORE_COLUMNS = (METRICS + UNSUPERVISED + UNSUPERVISED_SAMPLED + ("udr",) + DOWNSTREAM_ACCURACY
                  + DOWNSTREAM_EFFICIENCY + ("reconstruction_error",))
 TIMING_COLUMNS = ("steps", "train_minutes", "score_seconds")
@@ -60,8 +65,6 @@ TIMING_COLUMNS = ("steps", "train_minutes", "score_seconds")
 SELECTION_SCORES = {"gaussian_total_correlation": -1, "gaussian_wasserstein_correlation": -1,
                     "gaussian_wasserstein_correlation_norm": -1, "mutual_info_score": -1, "udr": 1,
                     "reconstruction_error": -1}
-#: The study's models in the paper's order (GWAE-FNP, gwrep's addition, last); others follow in table order.
-MODEL_ORDER = ("beta-vae", "annealed-vae", "factor-vae", "dip-vae-i", "dip-vae-ii", "beta-tcvae", "gwae-fnp")
 #: Fig. 1 of the paper shows every model but AnnealedVAE; DIP-VAE-I, which penalises the covariance of
 #: the mean representation, is the exception to the mean representation's rising total correlation.
 TC_SAMPLED_MODELS = ("beta-vae", "factor-vae", "dip-vae-i", "dip-vae-ii", "beta-tcvae")
@@ -94,6 +97,20 @@ LABELS = {
        for n in (10, 100, 1000, 10000)},
     "downstream_logreg_sample_efficiency": "LR efficiency", "downstream_gbt_sample_efficiency": "GBT efficiency",
 }
+
+
+@functools.lru_cache(maxsize=None)
+def paper_grids() -> dict[str, tuple[str, tuple[float, ...]]]:
+    """The ``locatello2019`` study's models in its order (the paper's six, then GWAE-FNP): label ->
+    (hyperparameter name, grid from the weakest to the strongest regularisation), read from the study file."""
+    from gwrep.study.spec import load_study
+
+    return {name: (m.hparam, tuple(m.values)) for name, m in load_study("locatello2019").models.items()}
+
+
+def model_order() -> tuple[str, ...]:
+    """The models in the paper's order (GWAE-FNP last); a table's other models follow in table order."""
+    return tuple(paper_grids())
 
 
 def label(column: str) -> str:
@@ -208,7 +225,8 @@ def table_rows(table: Any) -> list[dict[str, Any]]:
         n = next(iter(lengths.values()), 0)
         return [{name: table[name][i] for name in table} for i in range(n)]
     if isinstance(table, (str, bytes)) or not hasattr(table, "__iter__"):
-        raise ValueError(f"a study table is a list of rows, a dict of columns or a DataFrame, not {type(table).__name__}")
+        raise ValueError(f"a study table is a list of rows, a dict of columns or a DataFrame, "
+                         f"not {type(table).__name__}")
     rows = []
     for i, row in enumerate(table):
         if not isinstance(row, Mapping):
@@ -324,7 +342,7 @@ def study_data(table: Any) -> StudyData:
             raise ValueError(f"row {i} of the study table has no {', '.join(absent)} (identity columns: {IDENTITY})")
     datasets = tuple(dict.fromkeys(str(r["dataset"]) for r in rows))
     seen = list(dict.fromkeys(str(r["model"]) for r in rows))
-    models = tuple([m for m in MODEL_ORDER if m in seen] + [m for m in seen if m not in MODEL_ORDER])
+    models = tuple([m for m in model_order() if m in seen] + [m for m in seen if m not in model_order()])
     ranks_of = []
     for i, row in enumerate(rows):
         rank = _number(row["hparam_rank"], "hparam_rank", i)
@@ -533,7 +551,8 @@ def decide(claim: Claim, value: float, lo: float, hi: float, lacking: str | None
     else:
         verdict, reason = CANNOT_TELL, f"interval [{lo:.3g}, {hi:.3g}] reaches {claim.threshold:g}"
     return {"key": claim.key, "section": claim.section, "source": claim.source, "claim": claim.claim,
-            "quote": claim.quote, "reported": claim.reported, "statistic": claim.statistic, "direction": claim.direction,
+            "quote": claim.quote, "reported": claim.reported, "statistic": claim.statistic,
+            "direction": claim.direction,
             "threshold": claim.threshold, "value": float(value), "ci": [float(lo), float(hi)],
             "verdict": verdict, "reason": reason, "rule": rule}
 
@@ -866,7 +885,8 @@ def variance_explained(study: StudyData, *, n_boot: int = 200, seed: int = 0) ->
                                    "best_value": float(study.values[m, best]),
                                    "worst_value": float(study.values[m, worst]), **result})
     headline = [c for c in seed_cases if c["metric"] in HEADLINE_METRICS]
-    lacking = _lacking(study, values=True, models=2) or (None if study.columns(HEADLINE_METRICS) else "no headline metric")
+    lacking = (_lacking(study, values=True, models=2)
+               or (None if study.columns(HEADLINE_METRICS) else "no headline metric"))
     lacking_seed = _lacking(study, values=True) or (None if headline else "no (data set, model, metric) case with 2 "
                                                                           "hyperparameter values of >= 2 seeds")
     clusters: dict[tuple[str, str], list[float]] = {}
@@ -991,8 +1011,8 @@ class _TransferTable:
         judged = p[a, np.arange(n_m)[None, None, :, None], loo_choice[:, :, None, :], np.arange(k)]  # [A, M, M', K]
         usable = np.isfinite(judged) & (c > 0) & np.isfinite(loo).any(axis=2)[:, :, None, :]
         with _quiet():
-            out[np.arange(n_d), :, np.arange(n_d)] = (np.where(usable, judged, 0.0) * c).sum(axis=-1) / (usable * c).sum(
-                axis=-1)
+            same = (np.where(usable, judged, 0.0) * c).sum(axis=-1) / (usable * c).sum(axis=-1)  # [A, M, M']
+        out[np.arange(n_d), :, np.arange(n_d)] = same
         out[(counts == 0).all(axis=-1)] = np.nan
         return out
 
@@ -1214,12 +1234,6 @@ def analyse(table: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- synthetic tables
 
-#: The paper's grids (disentanglement_lib's unsupervised_study_v1), weakest to strongest regularisation, and
-#: GWAE-FNP's; a model not listed gets 1..k.
-GRIDS = {"beta-vae": ("beta", (1, 2, 4, 6, 8, 16)), "annealed-vae": ("c_max", (100, 75, 50, 25, 10, 5)),
-         "factor-vae": ("gamma", (10, 20, 30, 40, 50, 100)), "dip-vae-i": ("lambda_od", (1, 2, 5, 10, 20, 50)),
-         "dip-vae-ii": ("lambda_od", (1, 2, 5, 10, 20, 50)), "beta-tcvae": ("beta", (1, 2, 4, 6, 8, 10)),
-         "gwae-fnp": ("coef_d", (0.1, 0.3, 1, 3, 10, 30))}
 ScoreFn = Callable[[int, int, int, int, np.random.Generator], Mapping[str, float]]
 
 
@@ -1237,24 +1251,26 @@ def _default_scores(d: int, m: int, r: int, k: int, rng: np.random.Generator) ->
         for n in (10, 100, 1000, 10000):
             out[f"downstream_{clf}_acc_{n}"] = float(np.clip(0.3 + 0.1 * math.log10(n) + 0.1 * quality
                                                              + 0.02 * rng.standard_normal(), 0, 1))
-        out[f"downstream_{clf}_sample_efficiency"] = out[f"downstream_{clf}_acc_100"] / out[f"downstream_{clf}_acc_10000"]
+        acc = (out[f"downstream_{clf}_acc_100"], out[f"downstream_{clf}_acc_10000"])
+        out[f"downstream_{clf}_sample_efficiency"] = acc[0] / acc[1]
     out["reconstruction_error"] = float(40 + 8 * r + 5 * rng.standard_normal())
     return out
 
 
-def synthetic_table(datasets: Sequence[str] = ("shapes2d", "shapes3d"), models: Sequence[str] = MODEL_ORDER,
+def synthetic_table(datasets: Sequence[str] = ("shapes2d", "shapes3d"), models: Sequence[str] | None = None,
                     values: int = 3, seeds: int = 3, *, scores: ScoreFn | None = None, seed: int = 0,
                     failed: float = 0.0) -> list[dict[str, Any]]:
     """A study table in the schema of the tidy table, for tests and benchmarks: every (data set, model,
-    first ``values`` grid values, seed) run, its scores from ``scores(d, m, rank, seed, rng)`` (default: a
-    plausible structure, :func:`_default_scores`), and a ``failed`` fraction of runs marked failed with
-    NaN scores."""
+    first ``values`` grid values, seed) run (``models`` default: all of :func:`model_order`; grids as
+    :func:`paper_grids`, 1..k for another model), its scores from ``scores(d, m, rank, seed, rng)``
+    (default: a plausible structure, :func:`_default_scores`), and a ``failed`` fraction of runs marked
+    failed with NaN scores."""
     rng = np.random.default_rng(seed)
     score_fn = scores or _default_scores
     rows = []
     for d, dataset in enumerate(datasets):
-        for m, model in enumerate(models):
-            hparam, grid = GRIDS.get(model, ("h", tuple(range(1, values + 1))))
+        for m, model in enumerate(model_order() if models is None else models):
+            hparam, grid = paper_grids().get(model, ("h", tuple(range(1, values + 1))))
             for r in range(values):
                 for k in range(seeds):
                     row: dict[str, Any] = {

@@ -17,8 +17,8 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from gwrep.eval.plots import _LABEL, _TICK, _TITLE, _figure, _save
-from gwrep.study.analysis import (DOWNSTREAM_ACCURACY, DOWNSTREAM_EFFICIENCY, METRICS, MODEL_ORDER, UNSUPERVISED,
-                                  UNSUPERVISED_SAMPLED, label)
+from gwrep.study.analysis import (DOWNSTREAM_ACCURACY, DOWNSTREAM_EFFICIENCY, METRICS, UNSUPERVISED,
+                                  UNSUPERVISED_SAMPLED, label, model_order)
 
 __all__ = ["plot_tc_vs_regularisation", "plot_score_correlations", "plot_violins_by_model", "plot_violins_by_value",
            "plot_variance_shares", "plot_unsupervised_selection", "plot_transfer", "plot_downstream", "plot_tradeoff",
@@ -35,8 +35,9 @@ _SHARE_COLORS = {"model": "#4C72B0", "hparam": "#DD8452", "seed": "#8C8C8C"}
 
 def model_colors(models: Sequence[str]) -> dict[str, str]:
     """One colour per model, fixed by the paper's model order (so a model keeps its colour in every figure)."""
-    known = [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
-    slot = {m: MODEL_ORDER.index(m) if m in MODEL_ORDER else len(MODEL_ORDER) + known.index(m) for m in known}
+    order = model_order()
+    known = [m for m in order if m in models] + [m for m in models if m not in order]
+    slot = {m: order.index(m) if m in order else len(order) + known.index(m) for m in known}
     return {m: f"C{slot[m] % 10}" for m in models}
 
 
@@ -126,7 +127,8 @@ def plot_score_correlations(rho: Sequence[Sequence[float]], columns: Sequence[st
     return _save(fig, path)
 
 
-def _violins(ax: Any, groups: Sequence[np.ndarray], colors: Sequence[str], positions: Sequence[float] | None = None) -> None:
+def _violins(ax: Any, groups: Sequence[np.ndarray], colors: Sequence[str],
+             positions: Sequence[float] | None = None) -> None:
     """Violins of ``groups`` at ``positions`` (default 0, 1, ...), a bar at each median, and each value as a
     dot when a group has at most :data:`_DOTS` of them (a group of one value is only its dot and bar)."""
     positions = list(range(len(groups)) if positions is None else positions)

@@ -175,7 +175,7 @@ def _section_d(study: StudyData, d: Mapping[str, Any], out: Path, figs: Path) ->
              "the quantity the paper's Sec. 5.3 reports (the share of variance the objective, and objective plus "
              "regularisation strength, explain); with few seeds per cell the between-group shares are biased "
              "upwards (by about (groups - 1) / (runs - 1) when nothing but the seed matters).", ""]
-    shares = {m: v for m, v in d["shares"].items()}
+    shares = d["shares"]
     path = fig.plot_variance_shares(shares, figs / "d_variance_shares.png") if shares else None
     lines += _figure_line(path, out, "variance shares" if shares else "the table has no metric")
     rows = [[dataset, label(metric), _f(s["model"]), _f(s["hparam"]), _f(s["seed"]), s["n"]]
@@ -206,8 +206,8 @@ def _section_e(study: StudyData, e: Mapping[str, Any], out: Path, figs: Path) ->
              "Selection: per (data set, model), the run with the best unsupervised score (lower is better for the "
              "Gaussian/MI scores and the reconstruction error, higher for UDR) among the runs that also have the "
              "metric; P(beats random) = P(that run's metric beats another random run of the same model x data "
-             "set), ties half (0.5 = a random pick); 'beats mean' = how often its metric beats the expected metric of a "
-             "random pick.", ""]
+             "set), ties half (0.5 = a random pick); 'beats mean' = how often its metric beats the expected metric "
+             "of a random pick.", ""]
     headline = [m for m in HEADLINE_METRICS if m in e["metrics"]]
     path = (fig.plot_unsupervised_selection(e["rho"], e["selection"], headline, figs / "e_unsupervised.png",
                                             reliable=RELIABLE) if e["scores"] and headline else None)
