@@ -107,11 +107,11 @@ def udr_pair(codes_a: np.ndarray, codes_b: np.ndarray, method: str = "spearman",
 
 def similarity_matrix(codes_a: np.ndarray, codes_b: np.ndarray, method: str = "spearman",
                       seed: int = 0) -> np.ndarray:
-    """R (d_a, d_b) >= 0: |Spearman rho| of each pair of columns, or |Lasso weight| of a -> b.
+    """R (d_a, d_b) >= 0: ``|Spearman rho|`` of each pair of columns, or ``|Lasso weight|`` of a -> b.
 
     Spearman's rho is Pearson's correlation of the ranks (ties get their mean rank); a constant
     column correlates 0 with everything. Lasso (alpha :data:`LASSO_ALPHA`, as dlib) regresses
-    b's standardised codes on a's; R_ab = |weight of a in the fit of b|.
+    b's standardised codes on a's; ``R_ab = |weight of a in the fit of b|``.
     """
     if method == "spearman":
         from scipy.stats import rankdata

@@ -55,7 +55,7 @@ def _stacklevel_outside_package() -> int:
 
 
 class IndexedFactorData(FactorData):
-    """A factor data set whose observations are numbered rows ``0 .. num_rows - 1``."""
+    """A factor data set whose observations are numbered rows 0 to ``num_rows - 1``."""
 
     #: Index <-> factor arithmetic of the full grid ``factor_sizes``.
     space: FactorSpace

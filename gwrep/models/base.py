@@ -94,14 +94,14 @@ class ModelConfig(Config):
 class Model(nn.Module):
     """Base class of every gwrep model (GWAE and the baselines).
 
-    Hooks to implement:
+    Hooks to implement::
         encode(x) -> (mean, logvar or None)
         decode_logits(z) -> logits of the pixels (``decode`` applies the sigmoid)
         prior_sample(n, generator) -> z of shape (n, latent_dim)
         loss(x) -> (scalar loss for the main optimizer, dict of named terms)
         ood_score(x) -> (N,) scores, higher = more anomalous
 
-    Optional hooks:
+    Optional hooks::
         configure_optimizers() -> dict of optimizers; ``"main"`` is stepped on ``loss``.
         inner_updates(x) -> dict of logged floats; run before the main update (critics).
         after_update(x, extra) -> dict of logged floats; run after the main update

@@ -15,7 +15,7 @@ __all__ = ["ConvEncoder", "ConvDecoder", "MLPEncoder", "MLPDecoder", "mlp"]
 
 
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, final_activation: bool = False) -> nn.Sequential:
-    """Fully connected layers ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between."""
+    """Fully connected layers ``sizes[0] -> sizes[1] -> ...`` with ``activation`` between."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
