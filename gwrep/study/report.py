@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gwrep.commands._runs import markdown_table, write_json
+from gwrep.runs import markdown_table, write_json
 from gwrep.config import atomic_write_text
 from gwrep.study import figures as fig
 from gwrep.study.analysis import (CLAIMS, DOWNSTREAM_EFFICIENCY, HEADLINE_METRICS, MIN_SEEDS, RELIABLE, StudyData,
