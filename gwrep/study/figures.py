@@ -194,7 +194,7 @@ def plot_violins_by_value(values: Mapping[str, Mapping[str, Mapping[str, Sequenc
     for m in models:
         starts[m] = x
         x += len(labels[m]) + 1
-    fig = _figure(min(22.0, max(8.0, 0.32 * x + 2.0)), 2.3 * len(metrics) + 1.0)
+    fig = _figure(min(22.0, max(8.0, 0.32 * x + 2.0, 1.3 * len(models) + 1.0)), 2.3 * len(metrics) + 1.2)
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(len(metrics), 1, i + 1)
         ticks, tick_labels = [], []
@@ -206,7 +206,7 @@ def plot_violins_by_value(values: Mapping[str, Mapping[str, Mapping[str, Sequenc
             ticks += xs
             tick_labels += labels[m]
             if i == 0:
-                ax.text(starts[m] + (len(labels[m]) - 1) / 2, 1.02, f"{m} ({hparams.get(m, 'value')})",
+                ax.text(starts[m] + (len(labels[m]) - 1) / 2, 1.02, f"{m}\n({hparams.get(m, 'value')})",
                         transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=_TICK,
                         color=colors[m])
             if starts[m] > 0:
