@@ -459,32 +459,6 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return _masked_pearson(_ranks(np.where(ok, x, np.nan)), _ranks(np.where(ok, y, np.nan)), ok)
 
 
-def _spearman_block(x: np.ndarray, rows: Sequence[int], columns: Sequence[int]) -> np.ndarray:
-    """Spearman rho between columns ``rows`` and ``columns`` of ``x`` [column, group, n] within each group,
-    over the positions where both are finite: [group, len(rows), len(columns)]. Every column is ranked
-    once and the pairs come from one Gram matrix per group; a pair finite at different positions in a
-    group is ranked again on the positions it shares."""
-    finite = np.isfinite(x)
-    ok = finite.astype(float)
-    n = ok.sum(axis=-1)  # [column, group]
-    with _quiet():
-        ranks = _ranks(x)
-        centred = np.where(finite, ranks - (np.where(finite, ranks, 0.0).sum(axis=-1) / n)[..., None], 0.0)
-    r, c = list(rows), list(columns)
-    gram = np.einsum("cgl,egl->gce", centred[r], centred[c])
-    shared = np.einsum("cgl,egl->gce", ok[r], ok[c])
-    norms = np.sqrt((centred * centred).sum(axis=-1)).T  # [group, column]
-    counts = n.T
-    with _quiet():
-        rho = gram / (norms[:, r][:, :, None] * norms[:, c][:, None, :])
-    same = (shared == counts[:, r][:, :, None]) & (shared == counts[:, c][:, None, :])
-    rho = np.where(same & (shared >= 3) & np.isfinite(rho), rho, np.nan)
-    g, i, j = np.nonzero(~same & (shared >= 3))
-    if g.size:
-        rho[g, i, j] = _spearman_rows(x[np.array(r)[i], g], x[np.array(c)[j], g])
-    return rho
-
-
 def spearman(x: Any, y: Any) -> float:
     """Spearman's rank correlation of the pairs where both are finite (ties: average ranks, as
     :func:`scipy.stats.spearmanr`); NaN with fewer than 3 pairs or a constant side."""
@@ -496,7 +470,8 @@ def spearman_matrix(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     ok = np.isfinite(x).astype(float)
     columns = range(x.shape[1])
-    return _spearman_block(x.T[:, None, :], columns, columns)[0], ok.T @ ok
+    table = _RankTable.build(x.T[:, None, :], np.zeros(x.shape[0], dtype=int))
+    return table.rho(columns, columns, np.ones(1))[0], ok.T @ ok
 
 
 def bootstrap(study: StudyData, statistic: Callable[[StudyData], Any], *, n_boot: int,
@@ -639,12 +614,17 @@ class _RankTable:
     slot: np.ndarray
 
     @classmethod
-    def build(cls, study: StudyData, names: Sequence[str]) -> "_RankTable":
-        shape = next(iter(study.cube.values())).shape
-        x = np.stack([study.cube[c].reshape(shape[0], -1) for c in names])
+    def build(cls, x: np.ndarray, slot: np.ndarray) -> "_RankTable":
+        """From ``x`` [column, group, run] and each run's slot [run]."""
         order, group = _tie_groups(x.reshape(-1, x.shape[-1]))
-        slot = np.broadcast_to(np.arange(shape[-1]), shape).reshape(shape[0], -1)[0]
         return cls(x=x, finite=np.isfinite(x), order=order, group=group, slot=slot)
+
+    @classmethod
+    def of_study(cls, study: StudyData, names: Sequence[str]) -> "_RankTable":
+        """The table's (not a resample's) columns ``names``, runs per data set."""
+        shape = next(iter(study.cube.values())).shape
+        slot = np.broadcast_to(np.arange(shape[-1]), shape).reshape(shape[0], -1)[0]
+        return cls.build(np.stack([study.cube[c].reshape(shape[0], -1) for c in names]), slot)
 
     def rho(self, rows: Sequence[int], columns: Sequence[int], c: np.ndarray) -> np.ndarray:
         """[dataset, len(rows), len(columns)] with slot k counted c[k] times."""
@@ -674,7 +654,7 @@ def _cross_rho(study: StudyData, rows: Sequence[str], columns: Sequence[str]) ->
     if not rows or not columns:
         return np.full((len(study.datasets), len(rows), len(columns)), np.nan)
     names = tuple(dict.fromkeys(list(rows) + list(columns)))
-    table = study.shared("ranks:" + ",".join(names), lambda: _RankTable.build(study, names))
+    table = study.shared("ranks:" + ",".join(names), lambda: _RankTable.of_study(study, names))
     return table.rho([names.index(c) for c in rows], [names.index(c) for c in columns], study.weights())
 
 
