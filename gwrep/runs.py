@@ -18,7 +18,8 @@ from typing import Any, Sequence
 from gwrep.config import atomic_write_text
 
 __all__ = ["open_runs", "expand_run_dirs", "run_path", "run_label", "write_json", "json_text", "markdown_table",
-           "mean_std", "training_holder", "scored_weights", "NON_FINITE_TEXT"]
+           "mean_std", "training_holder", "scored_weights", "NON_FINITE_TEXT",
+           "check_existing_runs", "UNCOMPARED_FIELDS"]
 
 #: Depth below a given folder searched for run folders (an experiment keeps them in DIR/runs/<name>).
 RUN_SEARCH_DEPTH = 2
@@ -237,3 +238,34 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+#: Config fields a run folder may hold differently from the plan (paths are stored resolved).
+UNCOMPARED_FIELDS = ("out", "data_root")
+
+
+def check_existing_runs(points: Sequence[Any], runs_dir: str | os.PathLike) -> None:
+    """Refuse to reuse run folders trained with other options than the plan's (a finished run would be
+    skipped and reported as if it had the new settings); names the run and the differing fields.
+    ``points`` are an experiment's or a study's planned runs (each with ``.name`` and ``.options``),
+    looked for in ``runs_dir/<name>``.
+
+    Options are compared by value, after parsing, with defaults filled in
+    (:func:`gwrep.train.config.config_changes`): an unchanged experiment re-run finds no change whatever
+    form its YAML takes (``model_options`` absent, empty or null; a default written out; ``1e-4`` as text).
+    """
+    from gwrep.train import TrainConfig
+    from gwrep.train.config import config_changes
+    from gwrep.train.run import CONFIG_FILE
+
+    runs_dir = Path(runs_dir)
+    for point in points:
+        path = runs_dir / point.name / CONFIG_FILE
+        if not path.is_file():
+            continue
+        changes = config_changes(TrainConfig.load(path), TrainConfig.from_dict({**point.options, "out": None}),
+                                 ignore=UNCOMPARED_FIELDS)
+        if changes:
+            text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changes)
+            raise ValueError(f"{runs_dir / point.name} was trained with other options than this experiment plans "
+                             f"({text}); give another --out, or remove that run folder")

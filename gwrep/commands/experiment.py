@@ -24,6 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from gwrep.runs import check_existing_runs  # noqa: F401 (lives in the library: the study runner uses it too)
+
 HELP = "run one of the paper's experiments: train every model x seed, evaluate, write tables and figures"
 
 #: Run statuses that count as trained: early stop, all steps, or the stated time budget spent.
@@ -117,34 +119,6 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
-
-
-#: Config fields a run folder may hold differently from the plan (paths are stored resolved).
-_UNCOMPARED = ("out", "data_root")
-
-
-def check_existing_runs(points: list[Any], runs_dir: Path) -> None:
-    """Refuse to reuse run folders trained with other options than the plan's (a finished run would be
-    skipped and reported as if it had the new settings); names the run and the differing fields.
-
-    Options are compared by value, after parsing, with defaults filled in
-    (:func:`gwrep.train.config.config_changes`): an unchanged experiment re-run finds no change whatever
-    form its YAML takes (``model_options`` absent, empty or null; a default written out; ``1e-4`` as text).
-    """
-    from gwrep.train import TrainConfig
-    from gwrep.train.config import config_changes
-    from gwrep.train.run import CONFIG_FILE
-
-    for point in points:
-        path = runs_dir / point.name / CONFIG_FILE
-        if not path.is_file():
-            continue
-        changes = config_changes(TrainConfig.load(path), TrainConfig.from_dict({**point.options, "out": None}),
-                                 ignore=_UNCOMPARED)
-        if changes:
-            text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changes)
-            raise ValueError(f"{runs_dir / point.name} was trained with other options than this experiment plans "
-                             f"({text}); give another --out, or remove that run folder")
 
 
 def _parse(module: Any, argv: list[str]) -> argparse.Namespace:
