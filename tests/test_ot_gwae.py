@@ -139,3 +139,37 @@ def test_coupled_loss_bad_inputs():
         coupled_gw_loss(torch.rand(4, 3), torch.rand(4, 2), epsilon=-1)
     with pytest.raises(ValueError, match="identical"):
         coupled_gw_loss(torch.ones(4, 3), torch.rand(4, 2))
+
+
+@pytest.mark.parametrize("objective", ["gw", "entropic_optimum"])
+def test_coupled_loss_gradient_is_the_derivative_of_its_value(objective):
+    """float64 gradcheck w.r.t. x, z and log_beta in both modes: the normalising mean cost c and the
+    scaled epsilon stay in the graph, so the gradient is the returned value's (issue 24: the value was
+    the GW loss of the plan, the gradient the entropic optimum's with c and epsilon detached)."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.rand(6, 3, generator=g, dtype=torch.float64).requires_grad_()
+    z = torch.randn(5, 2, generator=g, dtype=torch.float64).requires_grad_()
+    log_beta = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+
+    def loss(x, z, log_beta):
+        return coupled_gw_loss(x, z, epsilon=0.3, log_beta=log_beta, tol=1e-13, inner_tol=1e-14, max_iter=20000,
+                               objective=objective)
+
+    assert torch.autograd.gradcheck(loss, (x, z, log_beta), eps=1e-6, atol=1e-6, rtol=1e-4, fast_mode=True)
+
+
+def test_coupled_entropic_optimum_adds_the_entropy_at_the_same_plan():
+    """objective="entropic_optimum" is the "gw" value plus eps KL(T | p q^T) at the same plan, eps the
+    scaled epsilon (epsilon times the mean normalised latent cost)."""
+    from gwrep.ot import gromov_wasserstein_points
+
+    g = torch.Generator().manual_seed(8)
+    x, z = torch.rand(10, 4, generator=g, dtype=torch.float64), torch.randn(9, 2, generator=g, dtype=torch.float64)
+    gw = coupled_gw_loss(x, z, epsilon=0.4)
+    optimum = coupled_gw_loss(x, z, epsilon=0.4, objective="entropic_optimum")
+    c = 2 * ((x - x.mean(0)) ** 2).sum(1).mean()
+    zs = z / z.std(0).mean() / c.sqrt()
+    eps = 0.4 * 2 * ((zs - zs.mean(0)) ** 2).sum(1).mean()
+    T = gromov_wasserstein_points(x / c.sqrt(), zs, epsilon=float(eps)).plan
+    kl = float((T * (T * 90).log()).sum())
+    assert float(optimum) == pytest.approx(float(gw) + float(eps) * kl, rel=1e-9)

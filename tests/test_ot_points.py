@@ -2,6 +2,7 @@
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,17 +58,30 @@ def test_batched_equals_looped():
         torch.testing.assert_close(batch.plan[b], one.plan, atol=1e-12, rtol=0)
 
 
-def test_gradient_is_the_envelope_gradient():
-    X, Y = clouds(5, 4, 2, 2, seed=4)
-    X.requires_grad_()
-    Y.requires_grad_()
-    eps = 0.05
+@pytest.mark.parametrize("objective", ["gw", "entropic_optimum"])
+def test_gradcheck_points_weights_and_epsilon(objective):
+    """float64 gradcheck (random projection) of the value w.r.t. X, Y, p, q and a tensor epsilon, in both
+    modes: the gradient is the derivative of the value returned (issue 24)."""
+    X, Y = clouds(5, 4, 2, 3, seed=4)
+    g = torch.Generator().manual_seed(0)
+    p, q = torch.rand(5, generator=g, dtype=torch.float64) + 0.5, torch.rand(4, generator=g, dtype=torch.float64) + 0.5
+    inputs = [t.requires_grad_() for t in (X, Y, p / p.sum(), q / q.sum(), torch.tensor(0.05, dtype=torch.float64))]
 
-    def optimum(X, Y):
-        res = gromov_wasserstein_points(X, Y, epsilon=eps, tol=1e-13, inner_tol=1e-14, max_iter=5000)
-        return res.value + eps * (res.plan * res.plan.log()).sum()  # plan detached: no gradient
+    def value(X, Y, p, q, eps):
+        return gromov_wasserstein_points(X, Y, p, q, epsilon=eps, tol=1e-13, inner_tol=1e-14, max_iter=20000,
+                                         objective=objective).value
 
-    assert torch.autograd.gradcheck(optimum, (X, Y), eps=1e-6, atol=1e-6, rtol=1e-4)
+    assert torch.autograd.gradcheck(value, inputs, eps=1e-7, atol=1e-5, rtol=1e-4, fast_mode=True)
+
+
+def test_numpy_in_numpy_out():
+    """numpy points give a result of numpy arrays (issue 24, case 4), equal to the torch result."""
+    X, Y = clouds(8, 6, 3, 2, seed=8)
+    res = gromov_wasserstein_points(X.numpy(), Y.numpy(), epsilon=0.05)
+    ref = gromov_wasserstein_points(X, Y, epsilon=0.05)
+    assert isinstance(res.plan, np.ndarray) and isinstance(res.value, np.ndarray) and isinstance(res.ok, np.bool_)
+    np.testing.assert_array_equal(res.plan, ref.plan.numpy())
+    assert float(res.value) == float(ref.value)
 
 
 def test_permuted_rotated_copy_recovers_the_permutation():

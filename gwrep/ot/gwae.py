@@ -2,9 +2,9 @@
 
 - :func:`gwae_gw_loss` is L_GW as the authors' code computes it (docs/design.md; Nakagawa et al.,
   ICLR 2023, Sec. 3): no coupling, prior samples are paired with their own decodings.
-- :func:`coupled_gw_loss` is the entropic GW distance between a data batch and a latent
-  batch (squared Euclidean costs, the latent costs scaled as in L_GW), solved with the
-  point-cloud fast path and differentiated by the envelope theorem.
+- :func:`coupled_gw_loss` is the entropic GW between a data batch and a latent batch
+  (squared Euclidean costs, the latent costs scaled as in L_GW), solved with the point-cloud
+  fast path; its gradient is the derivative of the value it returns.
 """
 from __future__ import annotations
 
@@ -115,23 +115,24 @@ def gwae_gw_loss(x_decoded: Tensor, z: Tensor, log_beta: Any) -> Tensor:
 
 def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = None, normalize: bool = True,
                     max_iter: int = 1000, tol: float | None = None, inner_max_iter: int = 1000,
-                    inner_tol: float | None = None) -> Tensor:
+                    inner_tol: float | None = None, objective: str = "gw") -> Tensor:
     r"""Entropic GW between a data batch and a latent batch, as a differentiable loss.
 
     .. math::
-        \mathrm{GW}_\varepsilon = \sum_{i,j,k,l} \big(C^X_{ik} - C^Z_{jl}\big)^2 T^*_{ij} T^*_{kl},
-        \quad T^* = \mathop{\arg\min}_{T \in \Pi(\frac{1}{N}, \frac{1}{M})}
-            \sum_{i,j,k,l} \big(C^X_{ik} - C^Z_{jl}\big)^2 T_{ij} T_{kl} - \varepsilon H(T)
+        \mathrm{GW}_\varepsilon = \min_{T \in \Pi(\frac{1}{N}, \frac{1}{M})}
+            \sum_{i,j,k,l} \big(C^X_{ik} - C^Z_{jl}\big)^2 T_{ij} T_{kl}
+            + \varepsilon\, \mathrm{KL}\big(T \,\big|\, \tfrac{1}{NM} \mathbf{1}\mathbf{1}^\top\big)
 
-    where
+    where the default ``objective="gw"`` returns the first sum alone at the minimiser T*, the GW
+    loss of the entropic plan, and ``objective="entropic_optimum"`` the minimum itself, and
 
     - :math:`C^X_{ik} = \|x_i - x_k\|^2 / c` (flattened data),
     - :math:`C^Z_{jl} = (\beta / s)^2 \|z_j - z_l\|^2 / c` with :math:`\beta = e^{\log\beta}` and
       :math:`s` the latent scale of :func:`gwae_gw_loss`,
-    - :math:`c` is the (detached) mean of the unnormalised data costs when ``normalize``, else 1,
+    - :math:`c` is the mean of the unnormalised data costs when ``normalize``, else 1,
     - :math:`\varepsilon = \texttt{epsilon}\, \bar C^X \bar C^Z` when ``normalize`` (else
-      ``epsilon`` as given), :math:`\bar C` the (detached) mean of a cost matrix over all pairs,
-      so :math:`\bar C^X = 1`.
+      ``epsilon`` as given), :math:`\bar C` the mean of a cost matrix over all pairs, so
+      :math:`\bar C^X = 1`.
 
     Why epsilon is scaled by both means (our choice; the paper has no entropic GW term): over
     :math:`\Pi(p, q)` the objective's T-dependent part is :math:`-2 \langle C^X T C^Z, T\rangle`,
@@ -140,12 +141,23 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     small variance such as pixels in [0, 1], whose c is far below the ~2d of unit-std codes) made
     the effective regularisation tiny: the inner Sinkhorn stalled (hundreds of iteration-limit
     warnings on 32 points in R^3 against R^2). Scaled by both means, the plan depends only on the
-    shapes of the two clouds, not on beta or any scale, and the loss is unchanged in meaning: the
-    GW discrepancy between :math:`C^X` and :math:`C^Z` above, at that plan, which still drives
-    beta / s towards the data's distances.
+    shapes of the two clouds, not on beta or any scale.
 
-    Solved with :func:`gwrep.ot.gromov_wasserstein_points` (uniform weights); gradients reach
-    x, z and log_beta with the plan held fixed (envelope theorem).
+    What is differentiated: the returned value itself, w.r.t. x, z and log_beta, through
+    everything it depends on (c, s and the scaled epsilon are not detached), so its autograd
+    gradient is its derivative (checked by float64 gradcheck). By default (``objective="gw"``)
+    the value is the GW loss of the entropic plan and its gradient includes how the plan moves
+    (implicit differentiation, :func:`gwrep.ot.gromov_wasserstein_points`); the plan does not
+    move with beta (its scale cancels in the scaled epsilon), so beta's gradient is that of the
+    loss at the plan, which drives beta / s towards the data's distances. On a GWAE batch
+    (64 images 3x64x64, z in R^64, one CPU thread) the loss and its backward take about 0.13 s
+    against 0.07 s for ``objective="entropic_optimum"``: the entropic optimum, differentiated by
+    the envelope theorem without a linear solve (its gradient also carries eps' KL(T*) through
+    the scaled epsilon, which pulls beta down). Before issue 24 this function returned the GW
+    loss of the plan with the envelope gradient of the entropic optimum, with c and epsilon
+    detached: a gradient that was not its value's.
+
+    Solved with :func:`gwrep.ot.gromov_wasserstein_points` (uniform weights).
 
     Parameters
     ----------
@@ -165,12 +177,14 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     max_iter, tol, inner_max_iter, inner_tol
         Solver limits, as in :func:`gwrep.ot.gromov_wasserstein_points` (tolerances default to
         1e-9 in float64 and 1e-5 in float32).
+    objective : {"gw", "entropic_optimum"}, default "gw"
+        The value returned (above).
 
     Returns
     -------
     Tensor, shape ()
-        The GW loss at the entropic plan. float16 / bfloat16 inputs are solved in float32 and
-        give a float32 value (the solvers themselves refuse half precision).
+        The value. float16 / bfloat16 inputs are solved in float32 and give a float32 value (the
+        solvers themselves refuse half precision).
 
     References
     ----------
@@ -200,15 +214,15 @@ def coupled_gw_loss(x: Tensor, z: Tensor, epsilon: float = 0.5, log_beta: Any = 
     epsilon = check_epsilon(epsilon)
     x, z = upcast_low_precision(x.flatten(1)), upcast_low_precision(z)  # the solver refuses half precision
     z_scaled = z * (_beta(log_beta, z) / latent_scale(z))
-    if normalize:
-        with torch.no_grad():
-            c = _mean_cost(x)
-        if float(c) <= 0:
+    scaled_epsilon: float | Tensor = epsilon
+    if normalize:  # c and the scaled epsilon stay in the graph: the gradient is the value's (docstring)
+        c = _mean_cost(x)
+        if float(c.detach()) <= 0:
             raise ValueError("all samples of x are identical, so the data costs cannot be normalised")
         x, z_scaled = x / c.sqrt(), z_scaled / c.sqrt()
-        with torch.no_grad():
-            m_z = float(_mean_cost(z_scaled))  # m_x = 1 after the division
-        epsilon = epsilon * m_z if m_z > 0 else epsilon  # identical codes: C^Z = 0, any epsilon gives T = p q^T
-    result = gromov_wasserstein_points(x, z_scaled, epsilon=epsilon, max_iter=max_iter, tol=tol,
-                                       inner_max_iter=inner_max_iter, inner_tol=inner_tol)
+        m_z = _mean_cost(z_scaled)  # m_x = 1 after the division
+        if float(m_z.detach()) > 0:  # identical codes: C^Z = 0, any epsilon gives T = p q^T
+            scaled_epsilon = epsilon * m_z
+    result = gromov_wasserstein_points(x, z_scaled, epsilon=scaled_epsilon, max_iter=max_iter, tol=tol,
+                                       inner_max_iter=inner_max_iter, inner_tol=inner_tol, objective=objective)
     return result.value

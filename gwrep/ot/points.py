@@ -19,10 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from gwrep.ot.gw_solver import GWResult, solve_entropic_gw
+from gwrep.ot.gw_solver import GWResult, check_objective, differentiable_value, solve_entropic_gw
 from gwrep.ot.sinkhorn import FactoredCost
-from gwrep.ot.utils import (as_tensor, batched, check_choice, check_epsilon, check_iterations, check_marginal,
-                            check_pair, check_points, check_precision, default_tol, initial_plan)
+from gwrep.ot.utils import (batched, check_epsilon, check_input_pair, check_iterations, check_marginal, check_points,
+                            default_tol, initial_plan)
 
 __all__ = ["SquaredEuclideanCost", "PointsGWCost", "gromov_wasserstein_points"]
 
@@ -34,6 +34,7 @@ class SquaredEuclideanCost:
         n, d = X.shape[1], X.shape[2]
         Xc = X - X.mean(dim=1, keepdim=True)  # distances are translation invariant; centring limits cancellation
         sq = (Xc * Xc).sum(-1, keepdim=True)  # (B, n, 1)
+        self.centred_sq = sq.detach()
         ones = torch.ones_like(sq)
         if d + 2 < n:
             self.U = torch.cat([sq, ones, Xc], dim=2)  # (B, n, d + 2)
@@ -88,17 +89,33 @@ class PointsGWCost:
             L, R = torch.matmul(self.c1.U, W).mul_(-4.0), self.c2.U
         return FactoredCost(L, R, 2 * self.alpha, 2 * self.beta)
 
+    def _cross_inner(self, A: Tensor, T: Tensor) -> Tensor:
+        """<A, C1 T C2>, shape (B,), without n x m temporaries beyond A and T
+        (<A, U1 W U2^T> = <U1^T A U2, W>, W = V1^T T V2)."""
+        return (self._middle(T) * torch.matmul(torch.matmul(self.c1.U.transpose(1, 2), A), self.c2.U)).sum((1, 2))
+
     def loss(self, T: Tensor) -> Tensor:
-        """L(T) = alpha . T1 + beta . T^T 1 - 2 <C1 T C2, T>, shape (B,), without n x m temporaries
-        beyond T (<C1 T C2, T> = <V1^T T V2, U1^T T U2>)."""
-        inner = (self._middle(T) * torch.matmul(torch.matmul(self.c1.U.transpose(1, 2), T), self.c2.U)).sum((1, 2))
-        return (self.alpha * T.sum(2)).sum(-1) + (self.beta * T.sum(1)).sum(-1) - 2 * inner
+        """L(T) = alpha . T1 + beta . T^T 1 - 2 <C1 T C2, T>, shape (B,)."""
+        return (self.alpha * T.sum(2)).sum(-1) + (self.beta * T.sum(1)).sum(-1) - 2 * self._cross_inner(T, T)
+
+    def cross_inner(self, A: Tensor, T: Tensor) -> Tensor:
+        """<A, h1(C1) T h2(C2)^T> = 2 <A, C1 T C2>, shape (B,) (square loss: h1(a) = a, h2(b) = 2b)."""
+        return 2 * self._cross_inner(A, T)
+
+    def hessian(self, Lam: Tensor) -> Tensor:
+        """-4 C1 Lam C2, shape (B, n, m): the Hessian of L applied to a Lam with zero marginals."""
+        return self.cross(Lam).mul_(-4.0)
+
+    def scale(self) -> str:
+        """The costs' size, for error messages (4 max |x - mean|^2 bounds the largest squared distance)."""
+        radii = [float(c.centred_sq.max()) for c in (self.c1, self.c2)]
+        return f"squared distances up to about 4 x ({radii[0]:.3g}, {radii[1]:.3g}) (4 max |x - mean|^2 of X, Y)"
 
 
-def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsilon: float = 0.1,
+def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsilon: float | Tensor = 0.1,
                               max_iter: int = 1000, tol: float | None = None, G0: Any = None, solver: str = "PGD",
                               warmstart: bool = True, inner_max_iter: int = 1000, inner_tol: float | None = None,
-                              verbose: bool = False) -> GWResult:
+                              verbose: bool = False, objective: str = "gw") -> GWResult:
     r"""Entropic GW between two point clouds under squared Euclidean costs (fast path).
 
     .. math::
@@ -111,21 +128,22 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     - :math:`x_i \in \mathbb{R}^d`, :math:`y_j \in \mathbb{R}^k` are the points (d and k may differ),
     - :math:`\Pi(p, q)` the couplings with marginals p and q, :math:`H` the entropy.
 
-    The same problem, iteration and stopping rule as :func:`gwrep.ot.entropic_gromov_wasserstein`
-    with ``C1 = dist(X, X)``, ``C2 = dist(Y, Y)`` and the square loss, but each gradient costs
-    O(nm(d + k)) instead of O(n^2 m + n m^2) (module docstring). Costs are not normalised:
-    scale the points so that epsilon means what you want.
+    The same problem, iteration, stopping rule, checks and values as
+    :func:`gwrep.ot.entropic_gromov_wasserstein2` with ``C1 = dist(X, X)``, ``C2 = dist(Y, Y)``
+    and the square loss, but each gradient costs O(nm(d + k)) instead of O(n^2 m + n m^2)
+    (module docstring). Costs are not normalised: scale the points so that epsilon means what
+    you want. numpy arrays in give numpy arrays in the result.
 
     Parameters
     ----------
-    X : Tensor, shape (n, d) or (B, n, d)
+    X : Tensor or ndarray, shape (n, d) or (B, n, d)
         Source points; a leading batch dimension solves B problems at once.
-    Y : Tensor, shape (m, k) or (B, m, k)
+    Y : Tensor or ndarray, shape (m, k) or (B, m, k)
         Target points.
     p, q : Tensor, shapes (n,) / (B, n) and (m,) / (B, m), optional
         Weights, strictly positive, summing to 1 (default uniform).
-    epsilon : float, default 0.1
-        Entropic regularisation > 0.
+    epsilon : float or Tensor, default 0.1
+        Entropic regularisation > 0; a one-element tensor that requires grad gets its gradient.
     max_iter : int, default 1000
         Maximum outer iterations.
     tol : float, optional
@@ -143,12 +161,17 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
         Inner Sinkhorn tolerance on the column marginal (default as ``tol``).
     verbose : bool, default False
         Print the error at every check.
+    objective : {"gw", "entropic_optimum"}, default "gw"
+        The value returned, as in :func:`gwrep.ot.entropic_gromov_wasserstein2`: the GW loss of
+        the plan with its exact (implicit) gradient, or the entropic optimum
+        L(T*) + eps KL(T* | p q^T) with its envelope gradient.
 
     Returns
     -------
     GWResult
-        ``plan`` (n, m), ``value`` (the GW loss, differentiable w.r.t. X and Y by the
-        envelope theorem), ``n_iter``, ``err``, ``converged``, ``inner_iter``, ``history``.
+        ``plan`` (n, m), ``value`` (differentiable w.r.t. X, Y, p, q and a tensor epsilon),
+        ``n_iter``, ``err``, ``converged``, ``inner_iter``, ``history`` and the checks
+        ``inner_converged``, ``marginal_error``, ``stuck`` and ``ok``.
 
     References
     ----------
@@ -168,14 +191,9 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     >>> round(float(res.value), 4)  # zero up to the entropic blur
     0.0081
     """
-    check_choice("solver", solver, ("PGD", "PPA"))
-    X, Y = as_tensor("X", X), as_tensor("Y", Y)
-    check_precision("X", X, "gromov_wasserstein_points")
-    check_precision("Y", Y, "gromov_wasserstein_points")
-    check_points("X", X)
-    check_points("Y", Y)
-    check_pair("X", X, "Y", Y)
-    epsilon = check_epsilon(epsilon)
+    check_objective(objective, solver)
+    X, Y, as_numpy = check_input_pair(("X", "Y"), (X, Y), check_points, "gromov_wasserstein_points")
+    eps = check_epsilon(epsilon)
     max_iter, tol = check_iterations("max_iter", max_iter, "tol", default_tol(tol, X.dtype))
     inner_max_iter, inner_tol = check_iterations("inner_max_iter", inner_max_iter, "inner_tol",
                                                  default_tol(inner_tol, X.dtype))
@@ -183,14 +201,16 @@ def gromov_wasserstein_points(X: Any, Y: Any, p: Any = None, q: Any = None, epsi
     Yb, _ = batched(Y)
     B, n, m = Xb.shape[0], Xb.shape[1], Yb.shape[1]
     batch = B if was_batched else None
-    p = check_marginal("p", p, n, batch, Xb).detach()
-    q = check_marginal("q", q, m, batch, Xb).detach()
-    T0 = initial_plan(G0, p, q, batch)
+    p = check_marginal("p", p, n, batch, Xb)
+    q = check_marginal("q", q, m, batch, Xb)
+    T0 = initial_plan(G0, p.detach(), q.detach(), batch)
     with torch.no_grad():
-        cost = PointsGWCost(Xb.detach(), Yb.detach(), p, q)
-    result = solve_entropic_gw(cost, p, q, epsilon, T0, max_iter, tol, solver, inner_max_iter, inner_tol,
-                               warmstart, verbose)
-    if Xb.requires_grad or Yb.requires_grad:
-        cost = PointsGWCost(Xb, Yb, p, q)
-    result.value = cost.loss(result.plan)
-    return result if was_batched else result.unbatched()
+        cost = PointsGWCost(Xb.detach(), Yb.detach(), p.detach(), q.detach())
+    result = solve_entropic_gw(cost, p.detach(), q.detach(), eps, T0, max_iter, tol, solver, inner_max_iter,
+                               inner_tol, warmstart, verbose, name="gromov_wasserstein_points")
+    live_eps = epsilon if isinstance(epsilon, Tensor) else eps
+    result.value = differentiable_value(PointsGWCost, (Xb, Yb), result, p, q, live_eps, objective, solver,
+                                        name="gromov_wasserstein_points")
+    result.objective = objective
+    result = result if was_batched else result.unbatched()
+    return result.numpy() if as_numpy else result

@@ -305,11 +305,13 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
         if workspace is None:
             workspace = a.new_empty(B, n, m)
         if f is None or g is None:
-            # cold start: shift each row so that its largest kernel entry is 1, so no row underflows
-            # (one max over the exponents instead of a log-sum-exp over a dense copy of the cost)
-            g = a.new_zeros(B, m)
+            # cold start, POT's first step: from constant row scalings u, the column update comes
+            # first. Each column is shifted so that its largest kernel entry is 1 (no column of
+            # K^T u underflows); the shift is absorbed by that update, so after one iteration the
+            # plan is POT's (ot.sinkhorn from u = 1/n, v = 1/m) to round-off.
+            f = a.new_zeros(B, n)
             exponent = cost.log2_kernel(loga / _LN2, logb / _LN2, 1.0 / (eps * _LN2), workspace)
-            f = -eps * _LN2 * exponent.amax(dim=2)
+            g = -eps * _LN2 * exponent.amax(dim=1)
         K = _kernel(loga, logb, cost, f, g, eps, tau, workspace)
         u, v = a.new_ones(B, n), a.new_ones(B, m)
         u_ok, v_ok = u, v  # scalings at the last check, all finite

@@ -7,7 +7,7 @@ Every public solver calls these checks at its top, so bad input fails early with
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -29,6 +29,8 @@ __all__ = [
     "default_tol",
     "check_pair",
     "initial_plan",
+    "to_numpy",
+    "check_input_pair",
 ]
 
 
@@ -92,10 +94,11 @@ def check_finite(name: str, tensor: Tensor) -> None:
         raise ValueError(f"{name} contains {bad} NaN or infinite entries")
 
 
-def check_epsilon(epsilon: float, name: str = "epsilon") -> float:
-    """Entropic regularisation (or another scale, named ``name``) must be a finite positive number."""
+def check_epsilon(epsilon: float | Tensor, name: str = "epsilon") -> float:
+    """Entropic regularisation (or another scale, named ``name``) must be a finite positive number
+    (a one-element tensor is read as its number)."""
     try:
-        value = float(epsilon)
+        value = float(epsilon.detach()) if isinstance(epsilon, Tensor) else float(epsilon)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a positive number, got {epsilon!r}") from err
     if not math.isfinite(value) or value <= 0:
@@ -167,7 +170,7 @@ def check_marginal(name: str, w: Any, size: int, batch: int | None, like: Tensor
     if bool((w <= 0).any()):
         raise ValueError(f"{name} must be strictly positive (drop points of zero mass), min is {float(w.min()):.3g}")
     sums = w.sum(-1, keepdim=True)
-    worst = (sums - 1).abs()
+    worst = (sums.detach() - 1).abs()
     if float(worst.max()) > _sum_tolerance(given_dtype, like.dtype):
         raise ValueError(f"{name} must sum to 1, but sums to {float(sums.flatten()[worst.argmax()]):.9g}")
     return w / sums
@@ -211,3 +214,26 @@ def initial_plan(G0: Any, p: Tensor, q: Tensor, batch: int | None) -> Tensor:
     if bool((T0 < 0).any()):
         raise ValueError("G0 must be non-negative")
     return T0.detach()
+
+
+def to_numpy(value: Any) -> Any:
+    """Tensors (also inside lists) as numpy arrays, anything else unchanged: numpy in, numpy out."""
+    if isinstance(value, Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, list):
+        return [to_numpy(v) for v in value]
+    return value
+
+
+def check_input_pair(names: tuple[str, str], values: tuple[Any, Any], check: Callable[[str, Tensor], None],
+                     solver: str) -> tuple[Tensor, Tensor, bool]:
+    """The two arrays of one problem (costs or point clouds) as tensors, each refused in half precision
+    and passed through ``check``, then checked as a pair; also whether both came as non-tensors
+    (numpy in, numpy out)."""
+    as_numpy = not any(isinstance(v, Tensor) for v in values)
+    tensors = [as_tensor(name, value) for name, value in zip(names, values)]
+    for name, tensor in zip(names, tensors):
+        check_precision(name, tensor, solver)
+        check(name, tensor)
+    check_pair(names[0], tensors[0], names[1], tensors[1])
+    return tensors[0], tensors[1], as_numpy
