@@ -387,3 +387,14 @@ def test_available_memory_is_what_linux_reports():
         return
     assert 0 < free <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     assert available_memory("meta") is None
+
+
+@pytest.mark.parametrize("name", sorted(set(registry.MODELS) - {NAME}))
+def test_every_registered_model_is_sized_on_the_meta_device(name):
+    """Every model builds on the meta device (the size check runs before each training run), to the bytes of
+    the model built for real."""
+    options = {"image_shape": (3, 64, 64)}
+    torch.manual_seed(0)
+    real = build_model(name, **options)
+    real_bytes = sum(t.numel() * t.element_size() for t in (*real.parameters(), *real.buffers()))
+    assert trainer_module._model_bytes(trainer_module._meta_model(name, options)) == real_bytes > 0
