@@ -95,17 +95,19 @@ class Model(nn.Module):
     """Base class of every gwrep model (GWAE and the baselines).
 
     Hooks to implement::
+
         encode(x) -> (mean, logvar or None)
-        decode_logits(z) -> logits of the pixels (``decode`` applies the sigmoid)
+        decode_logits(z) -> logits of the pixels (decode applies the sigmoid)
         prior_sample(n, generator) -> z of shape (n, latent_dim)
         loss(x) -> (scalar loss for the main optimizer, dict of named terms)
         ood_score(x) -> (N,) scores, higher = more anomalous
 
     Optional hooks::
-        configure_optimizers() -> dict of optimizers; ``"main"`` is stepped on ``loss``.
+
+        configure_optimizers() -> dict of optimizers; "main" is stepped on loss.
         inner_updates(x) -> dict of logged floats; run before the main update (critics).
         after_update(x, extra) -> dict of logged floats; run after the main update
-            (FactorVAE's discriminator), ``extra`` the step's further batches.
+            (FactorVAE's discriminator), extra the step's further batches.
         on_train_end(batches) -> None; the trainer calls it once training ends
             (DAGMM fits its mixture on the training set).
     """

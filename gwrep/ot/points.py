@@ -107,7 +107,7 @@ class PointsGWCost:
         return self.cross(Lam).mul_(-4.0)
 
     def scale(self) -> str:
-        """The costs' size, for error messages (4 max |x - mean|^2 bounds the largest squared distance)."""
+        """The costs' size, for error messages (``4 max |x - mean|^2`` bounds the largest squared distance)."""
         radii = [float(c.centred_sq.max()) for c in (self.c1, self.c2)]
         return f"squared distances up to about 4 x ({radii[0]:.3g}, {radii[1]:.3g}) (4 max |x - mean|^2 of X, Y)"
 
