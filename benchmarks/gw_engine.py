@@ -1,4 +1,5 @@
-"""GW engine benchmark: gwrep (dense and point-cloud paths) against POT; same as `gwrep bench gw`.
+"""GW engine benchmark: gwrep (point-cloud and dense paths) against POT, ott-jax and an older gwrep;
+same as `gwrep bench gw` (code: gwrep/bench/gw.py).
 
     python benchmarks/gw_engine.py --quick      # under a minute
     python benchmarks/gw_engine.py              # n = 256 ... 4096 (POT up to 2048)
@@ -7,7 +8,7 @@
 """
 import sys
 
-from gwrep.ot.benchmark import main
+from gwrep.bench.gw import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

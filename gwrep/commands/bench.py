@@ -19,7 +19,7 @@ HELP = "time the engine, data, models and metrics and write JSON to benchmarks/r
 
 #: benchmark name -> "module:function" entry point taking a list of arguments.
 BENCHMARKS: dict[str, str] = {
-    "gw": "gwrep.ot.benchmark:main",
+    "gw": "gwrep.bench.gw:main",
 }
 
 #: benchmark name -> script in the repository's benchmarks/ folder.

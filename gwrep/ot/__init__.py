@@ -3,22 +3,25 @@
 One problem family per module; every public name is re-exported here:
 
 - ``sinkhorn``: log-domain Sinkhorn for balanced entropic OT (:func:`sinkhorn_log`).
-- ``gromov``: entropic Gromov-Wasserstein between cost matrices, POT's signatures and values
-  (:func:`entropic_gromov_wasserstein`, :func:`entropic_gromov_wasserstein2`).
+- ``gromov``: entropic Gromov-Wasserstein between cost matrices, POT's signatures, values and
+  conventions (:func:`entropic_gromov_wasserstein`, :func:`entropic_gromov_wasserstein2`).
 - ``points``: the fast path for point clouds under squared Euclidean costs,
   O(nm(d + k)) per iteration (:func:`gromov_wasserstein_points`).
-- ``gw_solver``: the projected-gradient loop both share, and its result object.
+- ``gw_solver``: the projected-gradient loop both share, its checks, its result object and the
+  differentiable value in two modes (implicit differentiation or the envelope theorem).
 - ``gwae``: GWAE's sample estimator (:func:`gwae_gw_loss`) and the coupling-based GW loss
   between a data batch and a latent batch (:func:`coupled_gw_loss`).
 - ``divergences``: Sinkhorn divergence through geomloss and IMQ-kernel MMD.
-- ``benchmark``: gwrep against POT (``gwrep bench gw``).
 
-Solvers return plans and values with the inputs' dtype and device; value functions are
-differentiable by the envelope theorem; bad input raises ValueError naming the problem;
-a solver that stops at its iteration limit warns with :class:`ConvergenceWarning`.
-Solvers take float32 or float64 and refuse float16 / bfloat16 (:func:`gwrep.ot.utils.check_precision`);
-the GWAE losses compute half-precision input in float32. ``epsilon`` is in the units of the costs,
-as POT's: scale costs to about [0, 1].
+Solvers return plans and values with the inputs' dtype and device, and numpy arrays for numpy
+inputs; a value's autograd gradient is the derivative of that value (the GW solvers' ``objective``
+picks which value: POT's GW loss of the entropic plan or the entropic optimum); bad input
+raises ValueError naming the problem; a result that cannot be trusted (an iteration limit hit,
+marginals off, a plan stuck at its start) warns with :class:`ConvergenceWarning` and says so on
+the result, and a non-finite plan raises FloatingPointError. Solvers take float32 or float64 and
+refuse float16 / bfloat16 (:func:`gwrep.ot.utils.check_precision`); the GWAE losses compute
+half-precision input in float32. ``epsilon`` is in the units of the costs, as POT's: scale costs
+to about [0, 1]. The benchmark against POT and ott-jax is :mod:`gwrep.bench.gw`.
 """
 from gwrep.ot.divergences import mmd_imq, sinkhorn_divergence
 from gwrep.ot.gromov import entropic_gromov_wasserstein, entropic_gromov_wasserstein2

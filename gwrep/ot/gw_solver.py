@@ -213,7 +213,8 @@ def solve_entropic_gw(cost: GWCost, p: Tensor, q: Tensor, epsilon: float, T0: Te
         c_err = (T.sum(1) - q).abs().sum(1)
         marginal_error = torch.maximum(r_err, c_err)
         marginal_tol = max(10.0 * math.sqrt(max(n, m)) * inner_tol, 100 * torch.finfo(T.dtype).eps)
-        stuck = _stuck_at_start(cost, T, T0, p, q, epsilon, tol, solver)
+        moved = torch.linalg.vector_norm(torch.sub(T, T0, out=workspace), dim=(1, 2))
+        stuck = _stuck_at_start(cost, moved <= tol, T0, p, q, epsilon, tol, solver)
     if not bool(done.all()):
         warnings.warn(f"{name}: {int((~done).sum())} of {B} problems did not reach tol={tol:g} in "
                       f"max_iter={max_iter} iterations (last plan change {float(err.max()):.3g}); raise max_iter "
@@ -252,12 +253,12 @@ def _check_finite_plan(T: Tensor, cost: GWCost, epsilon: float, name: str) -> No
             "for costs of this scale in this precision; raise epsilon, scale the costs to about [0, 1], or use float64")
 
 
-def _stuck_at_start(cost: GWCost, T: Tensor, T0: Tensor, p: Tensor, q: Tensor, epsilon: float, tol: float,
+def _stuck_at_start(cost: GWCost, unchanged: Tensor, T0: Tensor, p: Tensor, q: Tensor, epsilon: float, tol: float,
                     solver: str) -> Tensor:
-    """(B,) bool: the plan ended within tol of its start although one exact projected-gradient step
-    from the start (log-domain Sinkhorn in float64) moves it by more than 10 tol. Legitimate
-    unchanged plans (constant costs; epsilon so large the start is the answer) are not flagged."""
-    unchanged = torch.linalg.vector_norm(T - T0, dim=(1, 2)) <= tol
+    """(B,) bool: the plan ended within tol of its start (``unchanged``) although one exact
+    projected-gradient step from the start (log-domain Sinkhorn in float64) moves it by more than
+    10 tol. Legitimate unchanged plans (constant costs; epsilon so large the start is the answer)
+    are not flagged."""
     stuck = torch.zeros_like(unchanged)
     if not bool(unchanged.any()):
         return stuck
