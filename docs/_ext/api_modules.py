@@ -16,8 +16,9 @@ from typing import Any
 
 #: Source folder -> installed package name (pyproject.toml's ``[tool.setuptools] package-dir``).
 PACKAGE_DIRS = {"gwrep": "gwrep", "priors": "gwrep.priors", "baselines": "gwrep.baselines", "eval": "gwrep.eval"}
-#: The command-line interface: documented by ``gwrep <command> --help`` and the user guide, not here.
-CLI = ("gwrep.cli", "gwrep.commands")
+#: Not the library: the command-line interface (documented by ``gwrep <command> --help`` and the user
+#: guide) and the benchmarks that ship with it (``gwrep bench``; docs/benchmarks.md).
+NOT_LIBRARY = ("gwrep.cli", "gwrep.commands", "gwrep.bench")
 
 
 def module_names(root: Path) -> list[str]:
@@ -31,7 +32,7 @@ def module_names(root: Path) -> list[str]:
             if any(p.startswith("_") for p in parts):
                 continue
             name = ".".join((package, *parts))
-            if not any(name == c or name.startswith(c + ".") for c in CLI):
+            if not any(name == c or name.startswith(c + ".") for c in NOT_LIBRARY):
                 names.append(name)
     return sorted(names)
 
