@@ -2,7 +2,5 @@
 output), which lives in the library so that library modules need not import the CLI."""
 from __future__ import annotations
 
-from gwrep.runs import (NON_FINITE_TEXT, RUN_SEARCH_DEPTH, expand_run_dirs, json_text, markdown_table,  # noqa: F401
-                        mean_std, note_non_finite, open_runs, run_label, run_path, scored_weights,
-                        training_holder, write_json)
-from gwrep.runs import __all__  # noqa: F401
+from gwrep.runs import *  # noqa: F401,F403 (every public name, so the two cannot drift apart)
+from gwrep.runs import RUN_SEARCH_DEPTH, __all__, note_non_finite  # noqa: F401 (the commands use these too)
