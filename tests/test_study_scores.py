@@ -16,7 +16,7 @@ from gwrep.eval.unsupervised import unsupervised_scores
 from gwrep.models.losses import reconstruction_loss
 from gwrep.study import scores as st
 
-#: The schema's per-run columns that score_run fills (notes/study_schema.md), FAST's downstream sizes only.
+#: The schema's per-run columns that score_run fills (gwrep.study.table.SCORE_COLUMNS), FAST's downstream sizes only.
 METRIC_COLUMNS = ["beta_vae_score", "factor_vae_score", "mig", "sap", "dci_disentanglement", "dci_completeness",
                   "dci_informativeness", "modularity", "explicitness"]
 UNSUPERVISED = ["gaussian_total_correlation", "gaussian_wasserstein_correlation",

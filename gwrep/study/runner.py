@@ -31,10 +31,15 @@ SCORES_FILE = "study_scores.json"
 UDR_CODES_FILE = "udr_codes.npz"
 #: The seed of the inputs every run of a cell encodes for UDR (the same images across seeds).
 UDR_INPUT_SEED = 12345
+#: Version of how a run is scored, part of the scores' fingerprint: raise it when the scoring code
+#: changes what it computes, so a resumed study rescores the runs scored before the change.
+#: 2: the reconstruction error on a seeded random sample of the test split (1: its first rows, which
+#: are sorted by factor, so nearly one shape on dSprites).
+SCORING_VERSION = 2
 
 
 def _fingerprint(settings: Mapping[str, Any], seed: int, summary: Mapping[str, Any]) -> str:
-    text = json.dumps({"settings": settings, "seed": seed, "step": summary.get("step"),
+    text = json.dumps({"version": SCORING_VERSION, "settings": settings, "seed": seed, "step": summary.get("step"),
                        "model_step": summary.get("best_step")}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -60,7 +65,7 @@ def score_study_run(run_dir: str | os.PathLike, settings: Mapping[str, Any], see
 
     import gwrep
     from gwrep import data as gdata
-    from gwrep.study.scores import score_run, udr_codes
+    from gwrep.study.scores import sample_images, score_run, udr_codes
     from gwrep.train import TrainConfig
     from gwrep.train.run import CONFIG_FILE, SUMMARY_FILE
 
@@ -72,8 +77,7 @@ def score_study_run(run_dir: str | os.PathLike, settings: Mapping[str, Any], see
     factor_data = getattr(test, "factor_data", None)
     if factor_data is None:
         raise ValueError(f"{run_dir}: data set {cfg.data!r} has no ground-truth factors; a study needs them")
-    count = min(len(test), int(settings.get("reconstruction_num", 1000)))
-    images = np.stack([np.asarray(test[i][0], dtype=np.float32) for i in range(count)])
+    images = sample_images(test, min(len(test), int(settings.get("reconstruction_num", 1000))), seed)
     with torch.inference_mode():
         scores = score_run(model, factor_data, images, dict(settings), seed)
     inputs = factor_data.sample_observations(int(settings.get("udr_num", 1000)), np.random.default_rng(UDR_INPUT_SEED))
@@ -275,16 +279,19 @@ def collect_rows(runs: Sequence[Any], runs_dir: Path, settings: Mapping[str, Any
 def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence[int] | None = None,
               datasets: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None,
               backend: str = "sequential", ray_address: str | None = None, data_root: str | None = None,
-              device: str | None = None, score_seed: int = 0, stream: Any = sys.stdout,
+              device: str | None = None, score_seed: int = 0, stream: Any = ...,
               report: bool = True) -> dict[str, Any]:
     """Train, score and analyse every run of ``study`` at ``scale`` into ``out``; returns a summary dict
-    (``rows``, ``failed``, ``interrupted``, paths). Re-running resumes (see the module docstring)."""
+    (``rows``, ``failed``, ``interrupted``, paths). Re-running resumes (see the module docstring).
+    ``stream``: where the progress goes (default: ``sys.stdout`` at the call; None: nowhere)."""
     from gwrep.experiments import merge
     from gwrep.study.table import write_table
     from gwrep.train.run import CHECKPOINT_DIR, SUMMARY_FILE
 
     if backend not in ("sequential", "ray"):
         raise ValueError(f"unknown study backend {backend!r}; choose 'sequential' or 'ray'")
+    if stream is ...:  # sys.stdout as it is at the call (a test's capture replaces it)
+        stream = sys.stdout
     started = time.monotonic()
     out = Path(out).resolve()
     runs_dir = out / "runs"
@@ -343,7 +350,7 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
 
 def _check_existing(runs: Sequence[Any], runs_dir: Path) -> None:
     """Refuse run folders trained with other options than the plan's (names the run and the fields)."""
-    from gwrep.commands.experiment import check_existing_runs
+    from gwrep.runs import check_existing_runs
 
     check_existing_runs(list(runs), runs_dir)
 

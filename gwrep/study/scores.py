@@ -1,6 +1,6 @@
 """Every per-run score of the study (Locatello et al. 2019), and the codes UDR compares across seeds.
 
-:func:`score_run` fills one row of the tidy table (``notes/study_schema.md``'s per-run columns
+:func:`score_run` fills one row of the tidy table (:data:`gwrep.study.table.SCORE_COLUMNS`, the per-run columns
 but the identity and ``udr``): the six disentanglement metrics of :mod:`gwrep.eval.metrics` on
 the mean representation (as ``gwrep eval``: its ``FACTOR_METRICS`` and ``HEADLINE`` names, one
 :class:`~gwrep.eval.metrics.utils.CodeCache` shared by the six), the unsupervised scores of

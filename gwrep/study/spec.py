@@ -6,10 +6,13 @@ A study file (``gwrep/study/<name>.yaml``, shipped as package data; or any path)
 - ``base``: :class:`~gwrep.train.TrainConfig` options of every run (nets, loss, batch, optimiser);
 - ``datasets``: label -> options merged over ``base`` (``data`` defaults to the label;
   ``data_options`` such as ``image_size``);
-- ``models``: label -> ``{model, hparam, option, values, options}``: the gwrep model name
-  (default: the label), the swept hyperparameter's name as the paper writes it, the
-  TrainConfig option it sets (dotted, default ``model_options.<hparam>``), its grid ordered
-  from the weakest to the strongest regularisation, and options merged over ``base``;
+- ``models``: label -> ``{model, hparam, option, values, regularisation, options}``: the gwrep
+  model name (default: the label), the swept hyperparameter's name as the paper writes it, the
+  TrainConfig option it sets (dotted, default ``model_options.<hparam>``), its grid as the paper
+  lists it, ``regularisation``: ``increasing`` (default) or ``decreasing``, how the regularisation
+  grows with the value (AnnealedVAE's capacity c_max: a larger capacity regularises less), which
+  orders ``hparam_rank`` from the weakest to the strongest regularisation, and options merged over
+  ``base``;
 - ``scores``: ``preset`` (``fast`` | ``default``, :mod:`gwrep.study.scores`) and overrides;
 - ``scales``: ``smoke`` | ``small`` | ``paper`` -> ``seeds``; optional ``datasets`` and
   ``models`` (the labels run at this scale), ``grid_positions`` (1-based positions in every
@@ -36,7 +39,8 @@ __all__ = ["Study", "StudyModel", "StudyRun", "STUDIES_DIR", "SCALES", "study_na
 STUDIES_DIR = Path(__file__).parent
 SCALES = ("smoke", "small", "paper")
 _TOP_KEYS = {"name", "title", "reference", "note", "base", "datasets", "models", "scores", "scales"}
-_MODEL_KEYS = {"model", "hparam", "option", "values", "options"}
+_MODEL_KEYS = {"model", "hparam", "option", "values", "regularisation", "options"}
+_DIRECTIONS = ("increasing", "decreasing")
 _SCALE_KEYS = {"seeds", "datasets", "models", "grid_positions", "train", "model_train", "scores", "note", "reductions"}
 
 
@@ -50,6 +54,11 @@ class StudyModel:
     option: str
     values: list[float]
     options: dict[str, Any] = field(default_factory=dict)
+    regularisation: str = "increasing"
+
+    def rank(self, position: int) -> int:
+        """Rank of the value at 0-based ``position`` of :attr:`values`, 0 = the weakest regularisation."""
+        return position if self.regularisation == "increasing" else len(self.values) - 1 - position
 
 
 @dataclass
@@ -112,12 +121,10 @@ class Study:
         return list(self.scale(scale).get("models") or self.models)
 
     def grid(self, label: str, scale: str) -> list[tuple[int, float]]:
-        """(rank in the full grid, value) of the values model ``label`` runs at ``scale``."""
-        values = self.models[label].values
-        positions = self.scale(scale).get("grid_positions")
-        if not positions:
-            return list(enumerate(values))
-        return [(p - 1, values[p - 1]) for p in positions]
+        """(regularisation rank in the full grid, value) of the values model ``label`` runs at ``scale``."""
+        spec = self.models[label]
+        positions = [p - 1 for p in self.scale(scale).get("grid_positions") or range(1, len(spec.values) + 1)]
+        return [(spec.rank(p), spec.values[p]) for p in positions]
 
     def runs(self, scale: str, seeds: Sequence[int] | None = None, datasets: Sequence[str] | None = None,
              overrides: Mapping[str, Any] | None = None) -> list[StudyRun]:
@@ -179,9 +186,12 @@ def _model(label: str, raw: Any, path: Path) -> StudyModel:
     _check(len(set(values)) == len(values), path, f"model {label!r} lists a value twice: {values}")
     options = raw.get("options") or {}
     _check(isinstance(options, Mapping), path, f"model {label!r} options must be a mapping")
+    direction = raw.get("regularisation", "increasing")
+    _check(direction in _DIRECTIONS, path, f"model {label!r}: regularisation must be one of {_DIRECTIONS}, "
+                                           f"got {direction!r}")
     return StudyModel(label=str(label), model=str(raw.get("model") or label), hparam=str(raw["hparam"]),
                       option=str(raw.get("option") or f"model_options.{raw['hparam']}"),
-                      values=[float(v) for v in values], options=dict(options))
+                      values=[float(v) for v in values], options=dict(options), regularisation=direction)
 
 
 def load_study(name_or_path: str | os.PathLike) -> Study:
