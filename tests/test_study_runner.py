@@ -122,6 +122,18 @@ def test_resume_retrains_only_a_missing_run_and_rescored_stale_scores(tiny, tmp_
     assert len(invocations(out / "runs" / "shapes2d-beta-vae-beta=8-s0")) == 1
 
 
+def test_report_only_trains_nothing(tiny, tmp_path, one_thread):
+    out = tmp_path / "study"
+    runner.run_study(tiny, "smoke", out, seeds=[0], stream=None, report=False)  # half the study: seed 0
+    result = runner.run_study(tiny, "smoke", out, stream=None, report=False, work=False)
+    statuses = {r["run"]: r["status"] for r in result["rows"]}
+    assert statuses == {"shapes2d-beta-vae-beta=1-s0": "completed", "shapes2d-beta-vae-beta=8-s0": "completed",
+                        "shapes2d-beta-vae-beta=1-s1": "not run", "shapes2d-beta-vae-beta=8-s1": "not run"}
+    assert sorted(p.name for p in (out / "runs").iterdir()) == ["shapes2d-beta-vae-beta=1-s0",
+                                                                "shapes2d-beta-vae-beta=8-s0"]
+    assert len(read_records(out)) == 4
+
+
 def test_changed_plan_is_refused(tiny, tmp_path, one_thread):
     out = tmp_path / "study"
     runner.run_study(tiny, "smoke", out, seeds=[0], datasets=["shapes2d"], stream=None, report=False)

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-seed", type=int, default=0, help="seed of every score's sampling (default 0)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     parser.add_argument("--no-report", action="store_true", help="write the table but not the analyses")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train and score nothing: write the table and the analyses of the runs the folder holds "
+                             "now (e.g. while the study runs in another process)")
 
 
 def list_studies() -> str:
@@ -84,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = run_study(study, scale, out, seeds=args.seeds, datasets=args.data, overrides=overrides,
                        backend=args.backend, ray_address=args.ray_address, data_root=args.data_root,
-                       device=args.device, score_seed=args.score_seed, report=not args.no_report)
+                       device=args.device, score_seed=args.score_seed, report=not args.no_report,
+                       work=not args.report_only)
     print(f"wrote {', '.join(result['table'])}" + (f" and {result['report']}" if result.get("report") else ""))
     if result["interrupted"]:
         print("interrupted: run the same command again to resume", file=sys.stderr)

@@ -280,10 +280,12 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
               datasets: Sequence[str] | None = None, overrides: Mapping[str, Any] | None = None,
               backend: str = "sequential", ray_address: str | None = None, data_root: str | None = None,
               device: str | None = None, score_seed: int = 0, stream: Any = ...,
-              report: bool = True) -> dict[str, Any]:
+              report: bool = True, work: bool = True) -> dict[str, Any]:
     """Train, score and analyse every run of ``study`` at ``scale`` into ``out``; returns a summary dict
     (``rows``, ``failed``, ``interrupted``, paths). Re-running resumes (see the module docstring).
-    ``stream``: where the progress goes (default: ``sys.stdout`` at the call; None: nowhere)."""
+    ``stream``: where the progress goes (default: ``sys.stdout`` at the call; None: nowhere).
+    ``work=False`` trains and scores nothing: the table and the analyses of what the runs folder
+    holds now (a study still running elsewhere, read part-way)."""
     from gwrep.experiments import merge
     from gwrep.study.table import write_table
     from gwrep.train.run import CHECKPOINT_DIR, SUMMARY_FILE
@@ -307,7 +309,7 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
     _check_existing(runs, runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     jobs, already = [], 0
-    for run in runs:
+    for run in runs if work else []:
         run_dir = runs_dir / run.name
         summary = read_json_file(run_dir / SUMMARY_FILE) if (run_dir / SUMMARY_FILE).is_file() else {}
         needs_train = summary.get("status") not in DONE
@@ -318,7 +320,10 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
                      "resumable": (run_dir / CHECKPOINT_DIR / "last.pt").is_file(), "settings": settings,
                      "seed": score_seed, "device": device or "cpu"})
     progress = StudyProgress(total=len(runs), already=already, stream=stream)
-    if stream is not None:
+    if stream is not None and not work:
+        stream.write(f"study {study.name}, scale {scale}: the table and analyses of the {len(runs)} planned runs "
+                     f"in {runs_dir} as they are now (training and scoring nothing)\n")
+    elif stream is not None:
         stream.write(f"study {study.name}, scale {scale}: {len(runs)} runs into {runs_dir} ({already} done and "
                      f"scored, {sum(j['train'] for j in jobs)} to train, {len(jobs)} to score), backend {backend}\n")
     records: list[dict[str, Any]] = []
@@ -329,12 +334,14 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
         if record.get("status") == "failed" and stream is not None:
             stream.write(f"\nrun {record['name']} failed: {record.get('message')}\n")
 
-    _run_tasks(jobs, backend, ray_address, done)
+    if jobs:
+        _run_tasks(jobs, backend, ray_address, done)
     interrupted = any(r.get("status") == "interrupted" for r in records)
     rows = collect_rows(runs, runs_dir, settings)
     csv_path, json_path = write_table(rows, out)
     wall = (time.monotonic() - started) / 60
-    meta = _record_invocation(out, study, scale, backend, wall, records, len(runs))
+    meta = _record_invocation(out, study, scale, backend, wall, records, len(runs)) if work else \
+        (read_json_file(out / "study_meta.json") if (out / "study_meta.json").is_file() else {})
     result = {"rows": rows, "table": [str(csv_path), str(json_path)], "interrupted": interrupted,
               "failed": sorted({r["run"] for r in rows if r["status"] not in DONE}
                                | {r["name"] for r in records if r.get("status") == "failed"}),
