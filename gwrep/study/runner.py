@@ -28,6 +28,8 @@ __all__ = ["DONE", "SCORES_FILE", "UDR_CODES_FILE", "StudyProgress", "study_task
 #: Run statuses that count as trained (dlib trains every run its steps; a budget spent also counts).
 DONE = ("completed", "early_stopped", "time_budget")
 SCORES_FILE = "study_scores.json"
+#: Table status of a planned run whose folder does not exist yet.
+NOT_RUN = "not run"
 UDR_CODES_FILE = "udr_codes.npz"
 #: The seed of the inputs every run of a cell encodes for UDR (the same images across seeds).
 UDR_INPUT_SEED = 12345
@@ -268,7 +270,7 @@ def collect_rows(runs: Sequence[Any], runs_dir: Path, settings: Mapping[str, Any
         summary = read_json_file(run_dir / SUMMARY_FILE) if (run_dir / SUMMARY_FILE).is_file() else {}
         stored = read_json_file(run_dir / SCORES_FILE) if (run_dir / SCORES_FILE).is_file() else {}
         scores = dict(stored.get("scores") or {})
-        rows.append({**run.identity(), "status": summary.get("status", "not run"), "steps": summary.get("step"),
+        rows.append({**run.identity(), "status": summary.get("status", NOT_RUN), "steps": summary.get("step"),
                      "model_step": summary.get("best_step"), "train_minutes": summary.get("minutes"), **scores})
     udr = udr_by_cell(rows, runs_dir, settings)
     for row in rows:
@@ -349,9 +351,13 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
     if report and not interrupted:
         from gwrep.study.report import write_report
 
-        result["report"] = str(write_report(rows, out, title=f"{study.title} ({scale} scale)",
-                                            machine_note=_machine_note(runs_dir, rows),
-                                            scale_note=_scale_note(study, scale, meta)))
+        started_rows = [r for r in rows if r["status"] != NOT_RUN]  # the analyses see what has run
+        note = _scale_note(study, scale, meta)
+        if len(started_rows) < len(rows):
+            note += (f"\n\n**Part-way:** {len(started_rows)} of the {len(rows)} planned runs have run so far; the "
+                     f"analyses below use those only (`gwrep study` again resumes the rest).")
+        result["report"] = str(write_report(started_rows, out, title=f"{study.title} ({scale} scale)",
+                                            machine_note=_machine_note(runs_dir, rows), scale_note=note))
     return result
 
 
