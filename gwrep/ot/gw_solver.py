@@ -36,7 +36,7 @@ from typing import Callable, ClassVar, Protocol, Sequence
 import torch
 from torch import Tensor
 
-from gwrep.ot.sinkhorn import FactoredCost, sinkhorn_log, sinkhorn_scaling
+from gwrep.ot.sinkhorn import FactoredCost, ScaledKernel, sinkhorn_log, sinkhorn_scaling
 from gwrep.ot.utils import ConvergenceWarning, check_choice, to_numpy
 
 __all__ = ["GWCost", "GWResult", "OBJECTIVES", "check_objective", "solve_entropic_gw", "differentiable_value"]
@@ -171,20 +171,31 @@ def solve_entropic_gw(cost: GWCost, p: Tensor, q: Tensor, epsilon: float, T0: Te
     """
     B, n, m = T0.shape
     with torch.no_grad():
-        T = T0.clone()
+        T: Tensor | ScaledKernel = T0.clone()
         f = g = None
-        done = torch.zeros(B, dtype=torch.bool, device=T.device)
-        inner_ok = torch.ones(B, dtype=torch.bool, device=T.device)
-        n_iter = torch.zeros(B, dtype=torch.long, device=T.device)
-        err = torch.full((B,), float("inf"), dtype=T.dtype, device=T.device)
+        done = torch.zeros(B, dtype=torch.bool, device=T0.device)
+        inner_ok = torch.ones(B, dtype=torch.bool, device=T0.device)
+        n_iter = torch.zeros(B, dtype=torch.long, device=T0.device)
+        err = torch.full((B,), float("inf"), dtype=T0.dtype, device=T0.device)
         history: list[Tensor] = []
         inner_total, inner_failed = 0, 0
         # two plan buffers used in turn and one kernel buffer, reused by every iteration
-        spare, workspace = torch.empty_like(T), torch.empty_like(T)
+        buffers, workspace = (T, torch.empty_like(T0)), torch.empty_like(T0)
+        # a cost that takes factored plans gets them; the plan is formed where a check compares two
+        # (iterations 9 and 0 mod 10), a frozen problem is kept, or the loop may end. The gradient is
+        # taken from the factors except after a check, whose plan difference overwrites the kernel:
+        # the same rule for every problem, so a batch computes what its problems alone would
+        scaled = getattr(cost, "scaled_plans", False) and solver == "PGD"
+        grad_source: Tensor | ScaledKernel = T
         for cpt in range(max_iter):
-            plan, f_new, g_new, inner, ok = sinkhorn_scaling(p, q, _kernel_cost(cost, T, solver), epsilon,
-                                                             f if warmstart else None, g if warmstart else None,
-                                                             inner_max_iter, inner_tol, out=spare, workspace=workspace)
+            dense_plan = not scaled or cpt % 10 in (0, 9) or cpt == max_iter - 1 or bool(done.any())
+            out = buffers[1] if T is buffers[0] else buffers[0]
+            result, f_new, g_new, inner, ok = sinkhorn_scaling(p, q, _kernel_cost(cost, grad_source, solver), epsilon,
+                                                               f if warmstart else None, g if warmstart else None,
+                                                               inner_max_iter, inner_tol, workspace=workspace, out=out,
+                                                               materialize=not scaled)
+            factors = result if isinstance(result, ScaledKernel) else None
+            plan = result.dense(out) if factors is not None and dense_plan else result
             inner_total += int(inner.sum())
             inner_failed += int((~ok & ~done).sum())
             inner_ok = torch.where(done, inner_ok, ok)
@@ -205,7 +216,8 @@ def solve_entropic_gw(cost: GWCost, p: Tensor, q: Tensor, epsilon: float, T0: Te
                     if cpt % 200 == 0:
                         print(f"{'It.':5s}|{'Err':12s}\n" + "-" * 19)
                     print(f"{cpt:5d}|{float(err.max()):8e}|")
-            T, spare = T_new, T
+            grad_source = factors if factors is not None and cpt % 10 != 0 else T_new
+            T = T_new
             if bool(done.all()):
                 break
         _check_finite_plan(T, cost, epsilon, name)

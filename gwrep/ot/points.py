@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from gwrep.ot.gw_solver import GWResult, check_objective, differentiable_value, solve_entropic_gw
-from gwrep.ot.sinkhorn import FactoredCost
+from gwrep.ot.sinkhorn import FactoredCost, ScaledKernel
 from gwrep.ot.utils import (batched, check_epsilon, check_input_pair, check_iterations, check_marginal, check_points,
                             default_tol, initial_plan)
 
@@ -67,9 +67,16 @@ class PointsGWCost:
         self.alpha = self.c1.squared_row_sums(p)  # (B, n): (C1 o C1) p
         self.beta = self.c2.squared_row_sums(q)  # (B, m): (C2 o C2) q
 
-    def _middle(self, T: Tensor) -> Tensor:
+    @property
+    def scaled_plans(self) -> bool:
+        """Whether :meth:`gradient` takes a :class:`~gwrep.ot.sinkhorn.ScaledKernel` plan (C2 factored)."""
+        return self.c2.V is not None
+
+    def _middle(self, T: Tensor | ScaledKernel) -> Tensor:
         """V1^T T V2, shape (B, r1, r2) (C2 is symmetric, so T C2 = T V2 U2^T)."""
         c2 = self.c2
+        if isinstance(T, ScaledKernel):
+            return self.c1.left(T.matmul(c2.V))
         TV2 = T if c2.V is None else torch.matmul(T, c2.V)
         return self.c1.left(TV2)
 
@@ -80,7 +87,7 @@ class PointsGWCost:
             return torch.matmul(self.c1.U, torch.matmul(W, self.c2.U.transpose(1, 2)))
         return torch.matmul(torch.matmul(self.c1.U, W), self.c2.U.transpose(1, 2))
 
-    def gradient(self, T: Tensor) -> FactoredCost:
+    def gradient(self, T: Tensor | ScaledKernel) -> FactoredCost:
         """dL/dT = 2 (alpha 1^T + 1 beta^T) - 4 C1 T C2, kept factored: C1 T C2 = U1 W U2^T."""
         W = self._middle(T)
         if self.c1.rank <= self.c2.rank:

@@ -14,9 +14,10 @@ Two solvers of one problem (Cuturi 2013; Peyre & Cuturi 2019, Sec. 4.2-4.4):
 Both stop when the column-marginal error ``||T^T 1 - b||_2`` of a plan with exact rows is at
 most ``tol``. The error comes almost for free from the next column update (``T^T 1 = b *
 exp((g_old - g_new)/eps)``, or ``v * K^T u``), so :func:`sinkhorn_log` checks it every
-iteration; the scaling solver checks at iterations 1..10 and then every 10th on small
-problems (where a check's few vector operations cost as much as the products), and every
-iteration from n m = 65536 on. Its column update is over-relaxed (omega = 1.5, Thibault et
+iteration; the scaling solver checks every iteration from n m = 2^18 on, and below, where a
+check's dozen vector operations cost as much as the two products, schedules its next check
+where the error's geometric decay since the last check predicts the tolerance (at most 10
+iterations ahead). Its column update is over-relaxed (omega = 1.5, Thibault et
 al. 2021), which keeps the fixed point and the exact rows, and falls back to omega = 1 in a
 call whose error ever grows.
 """
@@ -33,7 +34,7 @@ from torch import Tensor
 from gwrep.ot.utils import (ConvergenceWarning, as_tensor, batched, check_epsilon, check_finite, check_iterations,
                             check_marginal, check_precision, default_tol)
 
-__all__ = ["SinkhornResult", "FactoredCost", "sinkhorn_log", "sinkhorn_scaling"]
+__all__ = ["SinkhornResult", "FactoredCost", "ScaledKernel", "sinkhorn_log", "sinkhorn_scaling"]
 
 
 @dataclass
@@ -211,7 +212,8 @@ def _lse_iterations(loga: Tensor, logb: Tensor, M: Tensor, eps: float, f: Tensor
 _MIN_EXPONENT = {torch.float64: -1022.0, torch.float32: -126.0, torch.float16: -14.0, torch.bfloat16: -126.0}
 _LN2 = math.log(2.0)
 # checks cost a few vector operations: negligible next to two matrix-vector products from this size
-_CHECK_EVERY_ITERATION_SIZE = 2 ** 16
+_CHECK_EVERY_ITERATION_SIZE = 2 ** 18
+_MAX_CHECK_GAP = 10
 # over-relaxation of the column update, v <- v (b / v K^T u)^omega (Thibault et al. 2021): the same
 # fixed point, about a third fewer iterations; dropped to 1 in a call whose error ever grows
 _OMEGA = 1.5
@@ -253,6 +255,29 @@ class FactoredCost:
         return out.baddbmm_(self.L, self.R.transpose(1, 2), alpha=-scale)
 
 
+@dataclass
+class ScaledKernel:
+    """A plan kept factored, T = diag(u) K diag(v), (B, n, m) with u (B, n) and v (B, m).
+
+    Forming T costs two passes over n x m entries; a GW gradient of point clouds needs only
+    T V for a thin V, which the factors give in one (:meth:`matmul`), so the GW loop forms T
+    only where it measures a plan change or returns one.
+    """
+
+    K: Tensor
+    u: Tensor
+    v: Tensor
+
+    def matmul(self, V: Tensor) -> Tensor:
+        """T V, shape (B, n, r), for V of shape (B, m, r)."""
+        return self.u[:, :, None] * torch.matmul(self.K, self.v[:, :, None] * V)
+
+    def dense(self, out: Tensor | None = None) -> Tensor:
+        """T itself (into ``out``, else in place of K)."""
+        plan = torch.mul(self.K, self.u[:, :, None], out=self.K if out is None else out)
+        return plan.mul_(self.v[:, None, :])  # normal numbers: see _kernel
+
+
 def _dense_as_factored(M: Tensor) -> FactoredCost:
     return FactoredCost(M, None, M.new_zeros(M.shape[:2]), M.new_zeros(M.shape[0], M.shape[2]))
 
@@ -281,10 +306,29 @@ def _bmv(K: Tensor, x: Tensor) -> Tensor:
     return torch.matmul(K, x[:, :, None])[:, :, 0]
 
 
+def _bmv_t(K: Tensor, x: Tensor) -> Tensor:
+    """K^T @ x, (B, n, m) x (B, n) -> (B, m). One problem: a plain matrix-vector product (a third
+    faster than the batched one on a 256 x 256 K, with the same result to the bit), so a batch and
+    a loop over its problems give the same numbers."""
+    if K.shape[0] == 1:
+        return torch.mv(K[0].T, x[0])[None]
+    return torch.matmul(K.transpose(1, 2), x[:, :, None])[:, :, 0]
+
+
+def _check_gaps(err: Tensor, last_err: Tensor, gap: Tensor, tol: float) -> Tensor:
+    """(B,) iterations to each problem's next check: where the geometric decay of its error since its
+    last check (``gap`` iterations earlier) reaches ``tol``, between 1 and :data:`_MAX_CHECK_GAP`;
+    1 for an error that did not fall."""
+    decaying = (err > 0) & (err < last_err) & torch.isfinite(last_err)
+    rate = torch.where(decaying, (err / last_err).log() / gap, -torch.ones_like(err))  # log per-iteration factor
+    steps = torch.where(decaying, (torch.full_like(err, tol) / err).log() / rate, torch.ones_like(err))
+    return steps.nan_to_num(1.0).ceil().clamp(1, _MAX_CHECK_GAP).long()
+
+
 def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float, f: Tensor | None = None,
                      g: Tensor | None = None, max_iter: int = 1000, tol: float = 1e-9, tau: float | None = None,
-                     out: Tensor | None = None,
-                     workspace: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+                     out: Tensor | None = None, workspace: Tensor | None = None,
+                     materialize: bool = True) -> tuple[Tensor | ScaledKernel, Tensor, Tensor, Tensor, Tensor]:
     """Log-stabilised scaling Sinkhorn with absorption (Schmitzer 2019, Alg. 2), warm-startable.
 
     Helper of the GW solvers: trusts its (B, n)/(B, m) marginals and (B, n, m) cost (dense or
@@ -294,7 +338,8 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
     Every call runs at least one full iteration, so warm starts cannot freeze a stale plan.
     ``out`` receives the plan and ``workspace`` holds the kernel (both (B, n, m)): reusing
     them across calls avoids page-faulting fresh n x m allocations, which costs more than
-    the arithmetic at n in the thousands.
+    the arithmetic at n in the thousands. With ``materialize=False`` the plan comes back as a
+    :class:`ScaledKernel` over ``workspace`` (a dense tensor if the log-domain fallback ran).
     """
     with torch.no_grad():
         cost = _dense_as_factored(M) if isinstance(M, Tensor) else M
@@ -318,27 +363,43 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
         n_iter = torch.full((B,), max_iter, dtype=torch.long, device=a.device)
         converged = torch.zeros(B, dtype=torch.bool, device=a.device)
         frozen = False
-        it, check_at = 0, 1
+        it = 0
         every_iteration = n * m >= _CHECK_EVERY_ITERATION_SIZE
-        omega, last_err = _OMEGA, None
+        # each problem keeps its own check schedule and relaxation, so a batch gives its problems'
+        # numbers alone: next check, error and iteration at its last check, omega
+        due = torch.ones(B, dtype=torch.long, device=a.device)
+        last_err = torch.full((B,), math.inf, dtype=a.dtype, device=a.device)
+        last_check = torch.zeros(B, dtype=torch.long, device=a.device)
+        omega = torch.full((B, 1), _OMEGA, dtype=a.dtype, device=a.device)
+        next_check, relaxed, relax_all, relax_any = 1, omega != 1.0, True, True  # no synchronisation per iteration
         while True:
-            Ktu = _bmv(K.transpose(1, 2), u)
-            if it == check_at or it == max_iter:
-                # column error of diag(u) K diag(v), whose rows are exact; checked at iterations
-                # 1..10, then every 10th (the cost of a check matters only for small problems)
+            Ktu = _bmv_t(K, u)
+            if every_iteration or it == max_iter or it == next_check:
+                every = every_iteration or it == max_iter
+                # column error of diag(u) K diag(v), whose rows are exact (module docstring)
                 err = torch.linalg.vector_norm(v * Ktu - b, dim=-1)
-                if last_err is not None and bool((err > last_err).any()):
-                    omega = 1.0
-                last_err = err
-                newly = ~converged & (err <= tol)
+                check = None if every else due == it
+                grew = err > last_err if every else check & (err > last_err)
+                if bool(grew.any()):  # over-relaxation off for a problem whose error grew
+                    omega = torch.where(grew[:, None], 1.0, omega)
+                    relaxed = omega != 1.0
+                    relax_all, relax_any = bool(relaxed.all()), bool(relaxed.any())
+                newly = ~converged & (err <= tol) if every else check & ~converged & (err <= tol)
                 n_iter = torch.where(newly, it, n_iter)
                 converged = converged | newly
-                if bool(converged.all()) or it == max_iter:
+                n_converged = int(converged.sum())
+                if n_converged == B or it == max_iter:
                     break
-                frozen = bool(converged.any())
-                check_at = it + 1 if (it < 10 or every_iteration) else it + 10
-                in_range = ((u >= 1 / tau) & (u <= tau)).all() & ((v >= 1 / tau) & (v <= tau)).all()
-                if not bool(in_range):
+                frozen = n_converged > 0
+                if every:
+                    last_err = err
+                else:
+                    due = torch.where(check, it + _check_gaps(err, last_err, it - last_check, tol), due)
+                    last_err = torch.where(check, err, last_err)
+                    last_check = torch.where(check, it, last_check)
+                    next_check = int(due[~converged].min())
+                out_of_range = ~(((u >= 1 / tau) & (u <= tau)).all(1) & ((v >= 1 / tau) & (v <= tau)).all(1))
+                if bool(out_of_range.any()):
                     if not (bool(torch.isfinite(u).all()) and bool(torch.isfinite(v).all())):
                         # the kernel underflowed: absorb the last finite scalings, finish in the log domain
                         f, g = f + eps * u_ok.log(), g + eps * v_ok.log()
@@ -347,17 +408,21 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
                                                                     max_iter - it, tol)
                         plan = _flush_subnormal(_plan_from_potentials(loga, logb, M_dense, f, g, eps))
                         return plan, f, g, torch.where(converged, it + extra, n_iter), converged
-                    # absorb the scalings into the potentials and rebuild the kernel
-                    f, g = f + eps * u.log(), g + eps * v.log()
+                    # absorb the scalings of the problems out of range into their potentials and rebuild
+                    # the kernel (the other problems' kernels come out the same)
+                    absorb = out_of_range[:, None]
+                    f, g = torch.where(absorb, f + eps * u.log(), f), torch.where(absorb, g + eps * v.log(), g)
                     K = _kernel(loga, logb, cost, f, g, eps, tau, workspace)
-                    u, v = a.new_ones(B, n), a.new_ones(B, m)
-                    check_at = it + 1
+                    u, v = torch.where(absorb, 1.0, u), torch.where(absorb, 1.0, v)
+                    due = torch.where(out_of_range, it + 1, due)
+                    next_check = it + 1
                     continue
                 u_ok, v_ok = u, v
-            if omega != 1.0 and it > 0:  # the rows stay exact: only the column update is relaxed
-                v_new = v * (b / (v * Ktu)) ** omega
-            else:
-                v_new = b / Ktu
+            v_new = b / Ktu
+            if it > 0 and relax_all:  # over-relaxed column update (the rows stay exact) until the error grows
+                v_new = v * (v_new / v) ** omega
+            elif it > 0 and relax_any:  # per problem
+                v_new = torch.where(relaxed, v * (v_new / v) ** omega, v_new)
             u_new = a / _bmv(K, v_new)
             if frozen:
                 v_new = torch.where(converged[:, None], v, v_new)
@@ -365,6 +430,5 @@ def sinkhorn_scaling(a: Tensor, b: Tensor, M: Tensor | FactoredCost, eps: float,
             u, v = u_new, v_new
             it += 1
         f, g = f + eps * u.log(), g + eps * v.log()
-        plan = torch.mul(K, u[:, :, None], out=K if out is None else out)
-        plan = plan.mul_(v[:, None, :])  # normal numbers: see _kernel
-        return plan, f, g, n_iter, converged
+        plan = ScaledKernel(K, u, v)
+        return (plan.dense(out) if materialize else plan), f, g, n_iter, converged
