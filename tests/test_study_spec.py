@@ -82,6 +82,9 @@ def test_runs_merge_order_values_and_names(tmp_path):
     ("{hparam: beta, values", "{hparam: beta, colour: red, values", "unknown keys"),
     ("{hparam: beta, values", "{hparam: beta, regularisation: sideways, values", "regularisation"),
     ("name: tiny", "name: tiny\nwhat: 1", "unknown keys"),
+    ("name: tiny", "name: ../escape", "name must be a name"),
+    ("  beta-vae: {hparam", "  ../beta-vae: {hparam", "model label must be a name"),
+    ("datasets: {shapes2d: {data", "datasets: {/tmp/x: {data", "dataset label must be a name"),
     ("model_options: {latent_dim: 4}", "model_options: {latent_dim: -4}", "latent_dim"),
 ])
 def test_bad_files_name_the_problem(tmp_path, old, new, words):

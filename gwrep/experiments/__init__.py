@@ -31,7 +31,8 @@ from typing import Any, Mapping, Sequence
 
 from gwrep.config import shown
 
-__all__ = ["Experiment", "EXPERIMENTS_DIR", "SCALES", "TASKS", "experiment_names", "load_experiment", "merge"]
+__all__ = ["Experiment", "EXPERIMENTS_DIR", "SCALES", "TASKS", "experiment_names", "load_experiment", "merge",
+           "shipped_or_path"]
 
 EXPERIMENTS_DIR = Path(__file__).parent
 SCALES = ("smoke", "small", "paper")
@@ -131,18 +132,25 @@ def _check(condition: bool, path: Path | str, message: str) -> None:
         raise ValueError(f"experiment file {path}: {message}")
 
 
+def shipped_or_path(name_or_path: str | os.PathLike, folder: Path, kind: str, plural: str = "") -> Path:
+    """The file of a shipped ``kind`` (``folder/<name>.yaml``), or ``name_or_path`` itself when it is a file or ends
+    in .yaml/.yml/.json; an unknown name is a ``ValueError`` listing the shipped ones."""
+    candidate = Path(name_or_path)
+    if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.is_file():
+        return candidate
+    path = folder / f"{name_or_path}.yaml"
+    if not path.is_file():
+        shipped = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        raise ValueError(f"unknown {kind} {str(name_or_path)!r}; shipped {plural or kind + 's'}: {shipped} "
+                         f"(or give the path of a .yaml file)")
+    return path
+
+
 def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
     """The experiment shipped under ``name`` (``gwrep experiment list``), or the YAML/JSON file at a path."""
     from gwrep.train.config import check_name, read_config_file
 
-    candidate = Path(name_or_path)
-    if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.is_file():
-        path = candidate
-    else:
-        path = EXPERIMENTS_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise ValueError(f"unknown experiment {str(name_or_path)!r}; shipped experiments: "
-                             f"{', '.join(experiment_names())} (or give the path of a .yaml file)")
+    path = shipped_or_path(name_or_path, EXPERIMENTS_DIR, "experiment")
     spec = read_config_file(path)
     unknown = sorted(set(spec) - _TOP_KEYS)
     _check(not unknown, path, f"unknown keys {unknown}; known: {sorted(_TOP_KEYS)}")

@@ -196,16 +196,10 @@ def _model(label: str, raw: Any, path: Path) -> StudyModel:
 
 def load_study(name_or_path: str | os.PathLike) -> Study:
     """The study shipped under ``name`` (``gwrep study list``), or the YAML/JSON file at a path."""
-    from gwrep.train.config import read_config_file
+    from gwrep.experiments import shipped_or_path
+    from gwrep.train.config import check_name, read_config_file
 
-    candidate = Path(name_or_path)
-    if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.is_file():
-        path = candidate
-    else:
-        path = STUDIES_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise ValueError(f"unknown study {str(name_or_path)!r}; shipped studies: {', '.join(study_names())} "
-                             f"(or give the path of a .yaml file)")
+    path = shipped_or_path(name_or_path, STUDIES_DIR, "study", "studies")
     spec = read_config_file(path)
     _check(isinstance(spec, Mapping), path, "must hold a mapping")
     unknown = sorted(set(spec) - _TOP_KEYS)
@@ -216,6 +210,11 @@ def load_study(name_or_path: str | os.PathLike) -> Study:
         _check(isinstance(spec[key], Mapping) and bool(spec[key]), path, f"{key} must be a non-empty mapping")
     for label, options in spec["datasets"].items():
         _check(options is None or isinstance(options, Mapping), path, f"data set {label!r} options must be a mapping")
+    why = "it names the study's run folders"  # names from a file are checked as the command line's (issue 25)
+    check_name(f"study file {path}: name", spec["name"], why)
+    for key in ("datasets", "models"):
+        for label in spec[key]:
+            check_name(f"study file {path}: {key.rstrip('s')} label", label, why)
     models = {str(label): _model(str(label), raw, path) for label, raw in spec["models"].items()}
     datasets = {str(k): dict(v or {}) for k, v in spec["datasets"].items()}
     for scale, settings in spec["scales"].items():
