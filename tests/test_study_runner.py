@@ -134,6 +134,25 @@ def test_report_only_trains_nothing(tiny, tmp_path, one_thread):
     assert len(read_records(out)) == 4
 
 
+def test_ctrl_c_keeps_the_table_and_the_wall_time(tiny, tmp_path, monkeypatch, one_thread):
+    real, calls = runner.study_task, []
+
+    def stopping(job):
+        calls.append(job["name"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(job)
+
+    monkeypatch.setattr(runner, "study_task", stopping)
+    out = tmp_path / "study"
+    result = runner.run_study(tiny, "smoke", out, stream=None)
+    assert result["interrupted"] and "report" not in result
+    statuses = [r["status"] for r in read_records(out)]
+    assert statuses.count("completed") == 1 and statuses.count("not run") == 3
+    meta = json.loads((out / "study_meta.json").read_text())
+    assert meta["invocations"][-1]["runs_trained"] == 1
+
+
 def test_changed_plan_is_refused(tiny, tmp_path, one_thread):
     out = tmp_path / "study"
     runner.run_study(tiny, "smoke", out, seeds=[0], datasets=["shapes2d"], stream=None, report=False)

@@ -336,9 +336,15 @@ def run_study(study: Any, scale: str, out: str | os.PathLike, *, seeds: Sequence
         if record.get("status") == "failed" and stream is not None:
             stream.write(f"\nrun {record['name']} failed: {record.get('message')}\n")
 
+    stopped = False
     if jobs:
-        _run_tasks(jobs, backend, ray_address, done)
-    interrupted = any(r.get("status") == "interrupted" for r in records)
+        try:
+            _run_tasks(jobs, backend, ray_address, done)
+        except KeyboardInterrupt:  # Ctrl-C / SIGINT: the runs keep their last checkpoints; record what is done
+            stopped = True
+            if stream is not None:
+                stream.write("\nstopped: writing the table of what is done; run the same command to resume\n")
+    interrupted = stopped or any(r.get("status") == "interrupted" for r in records)
     rows = collect_rows(runs, runs_dir, settings)
     csv_path, json_path = write_table(rows, out)
     wall = (time.monotonic() - started) / 60
