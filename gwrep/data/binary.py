@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from gwrep.data.files import NPZ_ERRORS, require_file
+from gwrep.data.files import MAX_COMPRESSION_RATIO, NPZ_ERRORS, require_file
 
 __all__ = ["NORB_TYPES", "NorbHeader", "read_norb_header", "read_norb_matrix", "npz_array", "mat_capacity",
            "ChannelsLast", "DEFLATE_MAX_RATIO"]
@@ -41,9 +41,9 @@ NORB_TYPES: dict[int, np.dtype] = {
 }
 _NORB_MAX_NDIM = 16
 
-#: deflate's largest expansion: one 258-byte match per 2 bits gives about 1032:1 (zlib's documentation);
-#: a member declaring more than this times its compressed size cannot be what the file holds.
-DEFLATE_MAX_RATIO = 1032
+#: deflate's largest expansion (:data:`gwrep.data.files.MAX_COMPRESSION_RATIO`, one constant for every
+#: reader); a member declaring more than this times its compressed size cannot be what the file holds.
+DEFLATE_MAX_RATIO = MAX_COMPRESSION_RATIO
 
 
 def _describe(shape: tuple[int, ...], dtype: np.dtype) -> str:
