@@ -41,7 +41,7 @@ from typing import Callable
 import numpy as np
 
 from gwrep.data.dsprites import DSPRITES_FACTORS, load_dsprites
-from gwrep.data.factordata import IndexedFactorData
+from gwrep.data.factordata import FactorDataView, IndexedFactorData
 from gwrep.data.files import require_file, sha256
 from gwrep.data.nuisance import drawn_generators, row_generators
 from gwrep.data.transforms import check_choice
@@ -121,7 +121,7 @@ def load_background(path: str | Path) -> tuple[np.ndarray, str]:
     return array, f"{p.resolve()} (sha256 {sha256(p)}, {array.shape[1]}x{array.shape[0]} after thumbnail)"
 
 
-class DSpritesVariant(IndexedFactorData):
+class DSpritesVariant(FactorDataView):
     """A dSprites with per-image nuisances (``kind`` color|noisy|scream) over a binary dSprites ``base``.
 
     Factors, rows and targets are ``base``'s; observations (3, 64, 64) float32 in [0, 1]. See
@@ -138,10 +138,9 @@ class DSpritesVariant(IndexedFactorData):
                              f"(1, 64, 64); got {tuple(base.factor_names)} and {tuple(base.observation_shape)}")
         if (kind == "scream") != (background is not None):
             raise ValueError("a background image is needed by kind='scream' and taken by no other kind")
-        self.base, self.kind, self.nuisance_seed = base, kind, int(nuisance_seed)
+        super().__init__(base, (3, _SIZE, _SIZE))
+        self.kind, self.nuisance_seed = kind, int(nuisance_seed)
         self.background, self.background_source = background, background_source
-        self.space, self.factor_names, self.factor_sizes = base.space, base.factor_names, base.factor_sizes
-        self.observation_shape = (3, _SIZE, _SIZE)
         self.is_full_grid = getattr(base, "is_full_grid", True)
         self.source = f"{kind}-dsprites over {getattr(base, 'source', type(base).__name__)}"
 
@@ -150,19 +149,9 @@ class DSpritesVariant(IndexedFactorData):
         painter: Callable[..., np.ndarray] = VARIANTS[self.kind]
         return painter(masks, rngs, self.background) if self.kind == "scream" else painter(masks, rngs)
 
-    @property
-    def num_rows(self) -> int:
-        return self.base.num_rows
-
-    def row_factors(self, rows: np.ndarray) -> np.ndarray:
-        return self.base.row_factors(rows)
-
     def row_observations(self, rows: np.ndarray) -> np.ndarray:
         rows = self._check_rows(rows)
         return self.paint(self.base.row_observations(rows), row_generators(self.nuisance_seed, rows))
-
-    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.base.sample_factors(n, rng)
 
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         masks = self.base.sample_observations_from_factors(factors, rng)

@@ -25,7 +25,7 @@ from gwrep.data.base import FactorData
 from gwrep.data.space import FactorSpace
 from gwrep.data.transforms import ImageTransform
 
-__all__ = ["IndexedFactorData", "RowIndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData", "TransformedFactorData",
+__all__ = ["IndexedFactorData", "FactorDataView", "RowIndexedFactorData", "GridFactorData", "ArrayFactorData", "DummyFactorData", "TransformedFactorData",
            "NotAFullGridWarning"]
 
 
@@ -244,19 +244,16 @@ class DummyFactorData(GridFactorData):
         return (factors / denom).astype(np.float32)[:, :, None, None]
 
 
-class TransformedFactorData(IndexedFactorData):
-    """``base`` with an :class:`~gwrep.data.transforms.ImageTransform` applied to every observation."""
+class FactorDataView(IndexedFactorData):
+    """An indexed factor data set with ``base``'s factors, rows and factor sampling, and observations of
+    ``observation_shape`` that a subclass derives from ``base``'s (``row_observations``,
+    ``sample_observations_from_factors``)."""
 
-    def __init__(self, base: IndexedFactorData, transform: ImageTransform) -> None:
-        self.base, self.transform = base, transform
+    def __init__(self, base: IndexedFactorData, observation_shape: tuple[int, ...]) -> None:
+        self.base = base
         self.space = base.space
         self.factor_names, self.factor_sizes = base.factor_names, base.factor_sizes
-        self.observation_shape = transform.output_shape(base.observation_shape)
-
-    def __getattr__(self, name: str):  # e.g. is_full_grid, source
-        if name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
+        self.observation_shape = tuple(observation_shape)
 
     @property
     def num_rows(self) -> int:
@@ -265,11 +262,24 @@ class TransformedFactorData(IndexedFactorData):
     def row_factors(self, rows: np.ndarray) -> np.ndarray:
         return self.base.row_factors(rows)
 
-    def row_observations(self, rows: np.ndarray) -> np.ndarray:
-        return self.transform(self.base.row_observations(rows))
-
     def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.base.sample_factors(n, rng)
+
+
+class TransformedFactorData(FactorDataView):
+    """``base`` with an :class:`~gwrep.data.transforms.ImageTransform` applied to every observation."""
+
+    def __init__(self, base: IndexedFactorData, transform: ImageTransform) -> None:
+        super().__init__(base, transform.output_shape(base.observation_shape))
+        self.transform = transform
+
+    def __getattr__(self, name: str):  # e.g. is_full_grid, source
+        if name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def row_observations(self, rows: np.ndarray) -> np.ndarray:
+        return self.transform(self.base.row_observations(rows))
 
     def sample_observations_from_factors(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.transform(self.base.sample_observations_from_factors(factors, rng))
