@@ -99,5 +99,7 @@ def test_unknown_names_and_scales():
         load_study("no-such-study")
     with pytest.raises(ValueError, match="has no scale 'huge'"):
         load_study("locatello2019").runs("huge")
+    with pytest.raises(ValueError, match="seeds must be non-negative integers, got \\[-1\\]"):
+        load_study("locatello2019").runs("smoke", seeds=[0, -1])
     with pytest.raises(ValueError, match="no data set"):
         load_study("locatello2019").runs("smoke", datasets=["mnist"])

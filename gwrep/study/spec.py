@@ -27,6 +27,7 @@ seed 0 first), so a study stopped half-way has every cell at least once.
 """
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +129,8 @@ class Study:
 
     def runs(self, scale: str, seeds: Sequence[int] | None = None, datasets: Sequence[str] | None = None,
              overrides: Mapping[str, Any] | None = None) -> list[StudyRun]:
-        """Every run of ``scale`` (seed-major), each validated as a TrainConfig."""
+        """Every run of ``scale`` (seed-major), each (data set, model, value) cell validated once as a TrainConfig
+        (its runs differ only by the seed, checked here to be a non-negative integer)."""
         from gwrep.train import TrainConfig
         from gwrep.train.sweep import set_dotted
 
@@ -138,25 +140,33 @@ class Study:
         unknown = [d for d in chosen if d not in self.datasets]
         if unknown:
             raise ValueError(f"study {self.name!r} has no data set {unknown}; it has {', '.join(self.datasets)}")
+        bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+        if bad:
+            raise ValueError(f"study {self.name!r}: seeds must be non-negative integers, got {bad}")
+        cells = []  # (dataset, label, rank, value, options): runs of a cell differ only by their seed
+        for dataset in chosen:
+            for label in self.model_labels(scale):
+                spec = self.models[label]
+                for rank, value in self.grid(label, scale):
+                    valued: dict[str, Any] = {}
+                    set_dotted(valued, spec.option, value)
+                    options = merge(self.base, self.datasets[dataset], spec.options, valued,
+                                    settings.get("train") or {}, (settings.get("model_train") or {}).get(label) or {},
+                                    overrides or {})
+                    options.setdefault("data", dataset)
+                    options["model"], options["seed"] = spec.model, seeds[0]
+                    TrainConfig.from_dict({**options, "out": None})  # validate now, before any run starts
+                    cells.append((dataset, label, rank, value, options))
         runs, names = [], set()
-        for seed in seeds:
-            for dataset in chosen:
-                for label in self.model_labels(scale):
-                    spec = self.models[label]
-                    for rank, value in self.grid(label, scale):
-                        valued: dict[str, Any] = {}
-                        set_dotted(valued, spec.option, value)
-                        options = merge(self.base, self.datasets[dataset], spec.options, valued,
-                                        settings.get("train") or {}, (settings.get("model_train") or {}).get(label) or {},
-                                        overrides or {})
-                        options.setdefault("data", dataset)
-                        options["model"], options["seed"] = spec.model, seed
-                        name = f"{dataset}-{label}-{spec.hparam}={_slug(value)}-s{seed}"
-                        if name in names:
-                            raise ValueError(f"study {self.name!r}: two runs share the folder name {name!r}")
-                        names.add(name)
-                        TrainConfig.from_dict({**options, "out": None})  # validate now, before any run starts
-                        runs.append(StudyRun(name, dataset, label, spec.hparam, float(value), rank, seed, options))
+        for seed in seeds:  # seed-major: every cell once before any twice
+            for dataset, label, rank, value, options in cells:
+                spec = self.models[label]
+                name = f"{dataset}-{label}-{spec.hparam}={_slug(value)}-s{seed}"
+                if name in names:
+                    raise ValueError(f"study {self.name!r}: two runs share the folder name {name!r}")
+                names.add(name)
+                runs.append(StudyRun(name, dataset, label, spec.hparam, float(value), rank, seed,
+                                     {**copy.deepcopy(options), "seed": seed}))
         return runs
 
 
