@@ -195,26 +195,11 @@ def _run_tasks(jobs: list[dict[str, Any]], backend: str, ray_address: str | None
             if record.get("status") == "interrupted":
                 return
         return
-    try:
-        import ray
-    except ImportError:
-        raise ValueError("the ray study backend needs Ray: pip install 'gwrep[ray]' (or use --backend sequential)") \
-            from None
-    from gwrep.train.sweep import ray_task_resources
+    from gwrep.train.sweep import ray_tasks
 
-    ray.init(address=address_or_env(ray_address), ignore_reinit_error=True, log_to_driver=True)
-    gpus = float(ray.cluster_resources().get("GPU", 0))
-    remote = ray.remote(study_task)
-    pending = [remote.options(**ray_task_resources(str(job["options"].get("device", "auto")), gpus)).remote(job)
-               for job in jobs]
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        on_done(ray.get(ready[0]))
-
-
-def address_or_env(address: str | None) -> str | None:
-    """The Ray address to join: the one given, else ``RAY_ADDRESS``, else None (a local instance)."""
-    return address or os.environ.get("RAY_ADDRESS") or None
+    calls = [((job,), str(job["options"].get("device", "auto")), job["options"]["out"]) for job in jobs]
+    for _, record in ray_tasks(study_task, calls, ray_address, backend="study"):
+        on_done(record)
 
 
 def data_roots(study: Any, datasets: Iterable[str], given: str | None) -> dict[str, str]:

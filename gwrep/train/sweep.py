@@ -18,14 +18,14 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from gwrep.config import atomic_write_text, read_json_file
 from gwrep.train.config import TrainConfig
 from gwrep.integrity import refuse_links_out
 from gwrep.train.run import CHECKPOINT_DIR, CONFIG_FILE, SUMMARY_FILE
 
-__all__ = ["SweepPoint", "expand_grid", "run_sweep", "set_dotted", "machine_info", "ray_task_resources",
+__all__ = ["SweepPoint", "expand_grid", "run_sweep", "set_dotted", "machine_info", "ray_task_resources", "ray_tasks",
            "SWEEP_FILE", "MACHINE_FILE", "FINISHED"]
 
 SWEEP_FILE = "sweep.json"
@@ -263,23 +263,40 @@ def ray_task_resources(device: str, cluster_gpus: float) -> dict[str, float]:
     return {"num_cpus": 1, **({"num_gpus": 1} if wants_gpu else {})}
 
 
-def _run_with_ray(jobs: list[tuple[dict[str, Any], bool]], address: str | None = None) -> list[dict[str, Any]]:
-    """Train the jobs as Ray tasks (:func:`ray_task_resources` each); needs ``pip install 'gwrep[ray]'``.
+def ray_tasks(task: Any, calls: Sequence[tuple[tuple[Any, ...], str, str]], address: str | None = None,
+              backend: str = "sweep") -> Iterator[tuple[int, Any]]:
+    """Run ``task(*args)`` for each ``(args, device, run)`` of ``calls`` as a Ray task (:func:`ray_task_resources`
+    of its device) and yield ``(index in calls, result)`` as each finishes; needs ``pip install 'gwrep[ray]'``.
 
-    Joins the cluster at ``address`` (else ``RAY_ADDRESS``, else starts a local instance).
-    A task's CUDA device is the GPU Ray assigns it (Ray sets ``CUDA_VISIBLE_DEVICES``).
+    Joins the cluster at ``address`` (else ``RAY_ADDRESS``, else starts a local instance). A task's
+    CUDA device is the GPU Ray assigns it (Ray sets ``CUDA_VISIBLE_DEVICES``); a CUDA run on a
+    cluster without GPUs is a ``ValueError`` naming ``run``. ``backend`` names the caller in errors.
     """
     try:
         import ray
     except ImportError:
-        raise ValueError("the ray sweep backend needs Ray: pip install 'gwrep[ray]' (or use --backend sequential)") \
-            from None
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=True)
+        raise ValueError(f"the ray {backend} backend needs Ray: pip install 'gwrep[ray]' (or use --backend "
+                         f"sequential)") from None
+    ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True, log_to_driver=True)
     gpus = float(ray.cluster_resources().get("GPU", 0))
-    refs = []
-    for options, resumable in jobs:
-        resources = ray_task_resources(str(options.get("device", "auto")), gpus)
+    remote = ray.remote(task)
+    index = {}
+    for i, (args, device, run) in enumerate(calls):
+        resources = ray_task_resources(device, gpus)
         if resources.get("num_gpus") and not gpus:
-            raise ValueError(f"run {options['out']} trains on {options.get('device')!r} but the Ray cluster has no GPU")
-        refs.append(ray.remote(**resources)(_train_point).remote(options, resumable, False))
-    return ray.get(refs)
+            raise ValueError(f"run {run} trains on {device!r} but the Ray cluster has no GPU")
+        index[remote.options(**resources).remote(*args)] = i
+    pending = list(index)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield index[ready[0]], ray.get(ready[0])
+
+
+def _run_with_ray(jobs: list[tuple[dict[str, Any], bool]], address: str | None = None) -> list[dict[str, Any]]:
+    """Train the jobs as Ray tasks (:func:`ray_tasks`); their summaries in the order of ``jobs``."""
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    calls = [((options, resumable, False), str(options.get("device", "auto")), options["out"])
+             for options, resumable in jobs]
+    for i, summary in ray_tasks(_train_point, calls, address):
+        results[i] = summary
+    return results
