@@ -202,7 +202,7 @@ def test_cli_list_and_dry_run(capsys):
     assert "locatello2019" in capsys.readouterr().out
     assert main(["study", "locatello2019", "--scale", "small", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "126 runs" in out and "shapes3d-gwae-fnp-coef_d=30-s2" in out
+    assert "84 runs" in out and "shapes3d-gwae-fnp-coef_d=3-s2" in out
 
 
 def test_smoke_study_end_to_end(tmp_path, capsys, one_thread):
