@@ -27,12 +27,12 @@ import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from gwrep.config import shown
 
 __all__ = ["Experiment", "EXPERIMENTS_DIR", "SCALES", "TASKS", "experiment_names", "load_experiment", "merge",
-           "shipped_or_path"]
+           "shipped_or_path", "check_scale"]
 
 EXPERIMENTS_DIR = Path(__file__).parent
 SCALES = ("smoke", "small", "paper")
@@ -132,6 +132,19 @@ def _check(condition: bool, path: Path | str, message: str) -> None:
         raise ValueError(f"experiment file {path}: {message}")
 
 
+def check_scale(scale: Any, settings: Any, known_keys: set[str], check: Callable[[bool, str], None]) -> None:
+    """The checks every scale of an experiment or study file gets: a known scale name, a mapping of
+    ``known_keys`` only, and ``seeds`` a non-empty list of non-negative integers. ``check(ok, message)``
+    raises the file's error."""
+    check(scale in SCALES, f"scale {scale!r} is not one of {SCALES}")
+    check(isinstance(settings, Mapping), f"scale {scale!r} must be a mapping")
+    bad = sorted(set(settings) - known_keys)
+    check(not bad, f"scale {scale!r} has unknown keys {bad}; known: {sorted(known_keys)}")
+    seeds = settings.get("seeds")
+    check(isinstance(seeds, list) and bool(seeds) and all(isinstance(s, int) and s >= 0 for s in seeds),
+          f"scale {scale!r} needs seeds: a non-empty list of non-negative integers, got {shown(seeds)}")
+
+
 def shipped_or_path(name_or_path: str | os.PathLike, folder: Path, kind: str, plural: str = "") -> Path:
     """The file of a shipped ``kind`` (``folder/<name>.yaml``), or ``name_or_path`` itself when it is a file or ends
     in .yaml/.yml/.json; an unknown name is a ``ValueError`` listing the shipped ones."""
@@ -165,13 +178,7 @@ def load_experiment(name_or_path: str | os.PathLike) -> Experiment:
     scales = spec["scales"]
     _check(isinstance(scales, Mapping) and bool(scales), path, "scales must be a non-empty mapping")
     for scale, settings in scales.items():
-        _check(scale in SCALES, path, f"scale {scale!r} is not one of {SCALES}")
-        _check(isinstance(settings, Mapping), path, f"scale {scale!r} must be a mapping")
-        bad = sorted(set(settings) - _SCALE_KEYS)
-        _check(not bad, path, f"scale {scale!r} has unknown keys {bad}; known: {sorted(_SCALE_KEYS)}")
-        seeds = settings.get("seeds")
-        _check(isinstance(seeds, list) and bool(seeds) and all(isinstance(s, int) and s >= 0 for s in seeds), path,
-               f"scale {scale!r} needs seeds: a non-empty list of non-negative integers, got {shown(seeds)}")
+        check_scale(scale, settings, _SCALE_KEYS, lambda ok, message: _check(ok, path, message))
         for label in settings.get("models") or {}:
             _check(label in spec["models"], path, f"scale {scale!r} sets options of unknown model {label!r}")
         for variant in settings.get("variants") or []:

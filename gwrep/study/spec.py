@@ -33,12 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from gwrep.experiments import merge
+from gwrep.experiments import SCALES, check_scale, merge
 
 __all__ = ["Study", "StudyModel", "StudyRun", "STUDIES_DIR", "SCALES", "study_names", "load_study"]
 
 STUDIES_DIR = Path(__file__).parent
-SCALES = ("smoke", "small", "paper")
 _TOP_KEYS = {"name", "title", "reference", "note", "base", "datasets", "models", "scores", "scales"}
 _MODEL_KEYS = {"model", "hparam", "option", "values", "regularisation", "options"}
 _DIRECTIONS = ("increasing", "decreasing")
@@ -228,13 +227,7 @@ def load_study(name_or_path: str | os.PathLike) -> Study:
     models = {str(label): _model(str(label), raw, path) for label, raw in spec["models"].items()}
     datasets = {str(k): dict(v or {}) for k, v in spec["datasets"].items()}
     for scale, settings in spec["scales"].items():
-        _check(scale in SCALES, path, f"scale {scale!r} is not one of {SCALES}")
-        _check(isinstance(settings, Mapping), path, f"scale {scale!r} must be a mapping")
-        bad = sorted(set(settings) - _SCALE_KEYS)
-        _check(not bad, path, f"scale {scale!r} has unknown keys {bad}; known: {sorted(_SCALE_KEYS)}")
-        seeds = settings.get("seeds")
-        _check(isinstance(seeds, list) and bool(seeds) and all(isinstance(s, int) and s >= 0 for s in seeds), path,
-               f"scale {scale!r} needs seeds: a non-empty list of non-negative integers, got {seeds!r}")
+        check_scale(scale, settings, _SCALE_KEYS, lambda ok, message: _check(ok, path, message))
         for key, known in (("datasets", datasets), ("models", models), ("model_train", models)):
             for label in settings.get(key) or []:
                 _check(label in known, path, f"scale {scale!r} names unknown {key.rstrip('s')} {label!r}")
