@@ -4,7 +4,8 @@
 
 ``docs/study.md`` is two parts: the hand-written findings above the line ``MARKER`` (kept as they
 are) and, below it, the report ``gwrep study`` wrote into ``DIR/study.md`` (headings one level
-down, figure links pointing at ``docs/study/``, whose PNGs are replaced by ``DIR/figures/``).
+down, figure links pointing at ``docs/study/``, whose PNGs are replaced by ``DIR/figures/``); the
+study's table ``DIR/study.csv`` is copied to ``docs/study/study.csv``.
 Sphinx does not read this file (it builds ``.md`` and ``.rst`` pages only).
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ def rebuild(study_dir: Path, page: Path = DOCS / "study.md", figures: Path = DOC
         old.unlink()
     for png in sorted((study_dir / "figures").glob("*.png")):
         shutil.copy2(png, figures / png.name)
+    shutil.copy2(study_dir / "study.csv", figures / "study.csv")  # the table behind the page's numbers
 
 
 def main() -> None:
