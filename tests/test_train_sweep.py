@@ -118,3 +118,21 @@ def test_ray_backend_gives_the_sequential_results(tmp_path, monkeypatch):
     assert on_ray[0]["best_val_loss"] != on_ray[1]["best_val_loss"]
     # a second ray sweep finds every run finished and trains nothing
     assert run_sweep(points, tmp_path / "ray", backend="ray") == [{**r, "skipped": True} for r in on_ray]
+
+
+def test_ray_tasks_refuse_a_cuda_run_before_any_task_starts(tmp_path):
+    """A CUDA run on a cluster without GPUs is refused by name before the CPU runs beside it are started."""
+    ray = pytest.importorskip("ray", reason="the ray backend test needs the 'ray' extra (pip install -e '.[ray]')")
+    from gwrep.train.sweep import ray_tasks
+
+    ran = tmp_path / "ran"
+    touch = lambda path: open(path, "w").close()  # noqa: E731 (a lambda travels to the worker by value)
+    calls = [((str(ran),), "cpu", "runs/a"), ((str(ran),), "cuda", "runs/b")]
+    ray.init(num_cpus=1, num_gpus=0, include_dashboard=False, log_to_driver=False)
+    try:
+        with pytest.raises(ValueError, match=r"run runs/b trains on 'cuda' but the Ray cluster has no GPU"):
+            list(ray_tasks(touch, calls))
+        assert not ran.exists()
+        assert list(ray_tasks(touch, calls[:1])) == [(0, None)] and ran.exists()
+    finally:
+        ray.shutdown()

@@ -279,13 +279,12 @@ def ray_tasks(task: Any, calls: Sequence[tuple[tuple[Any, ...], str, str]], addr
                          f"sequential)") from None
     ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, ignore_reinit_error=True, log_to_driver=True)
     gpus = float(ray.cluster_resources().get("GPU", 0))
-    remote = ray.remote(task)
-    index = {}
-    for i, (args, device, run) in enumerate(calls):
-        resources = ray_task_resources(device, gpus)
-        if resources.get("num_gpus") and not gpus:
+    resources = [ray_task_resources(device, gpus) for _, device, _ in calls]
+    for (_, device, run), needs in zip(calls, resources):  # refuse before any task starts, not part-way
+        if needs.get("num_gpus") and not gpus:
             raise ValueError(f"run {run} trains on {device!r} but the Ray cluster has no GPU")
-        index[remote.options(**resources).remote(*args)] = i
+    remote = ray.remote(task)
+    index = {remote.options(**needs).remote(*args): i for i, ((args, _, _), needs) in enumerate(zip(calls, resources))}
     pending = list(index)
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
